@@ -1,0 +1,1 @@
+"""medveil.gateway."""
