@@ -1,0 +1,243 @@
+"""Character sets: decode every text value once, write the output as UTF-8 or ASCII.
+
+Input arrives in whatever (0008,0005) *Specific Character Set* the modality
+used: ``ISO_IR 100`` (Latin-1), ``ISO_IR 192`` (UTF-8), ``GB18030``, ``GBK``,
+ISO 2022 code extensions such as ``ISO 2022 IR 6\\ISO 2022 IR 58`` (GB 2312)
+or ``\\ISO 2022 IR 87`` (JIS X 0208), possibly different again inside a
+sequence item. De-identification compares and rewrites text as Python
+``str``, so the rules are:
+
+1. :func:`decode_text` (before de-identifying) checks every (0008,0005) in
+   the dataset and its sequences, refusing unknown terms with
+   :class:`CharsetError` (a :class:`~medveil.errors.DeidentificationError`:
+   text we cannot read is text we cannot prove clean), then decodes every
+   text value (SH, LO, ST, LT, UT, UC, PN, all groups of PN) to ``str``,
+   forgetting the original bytes.
+2. :func:`normalise_character_set` (after de-identifying) chooses the output
+   character set from the *content* alone:
+
+   * any non-ASCII character in a text value: ``ISO_IR 192`` (UTF-8, every
+     script, including PN ideographic and phonetic groups) at the top level;
+   * all ASCII: (0008,0005) is removed, since the default repertoire suffices
+     (it is Type 1C: required only when another repertoire is used). This
+     also keeps the source site's locale out of clean files.
+
+   Either way (0008,0005) is removed from sequence items, which then inherit
+   the top-level value. Because every value is already decoded, pydicom
+   re-encodes all of them with the new character set on write.
+
+    >>> from pydicom import Dataset
+    >>> ds = Dataset()
+    >>> ds.SpecificCharacterSet = "GB18030"
+    >>> ds.PatientName = "Zhang^San=张^三"
+    >>> normalise_character_set(ds), ds.SpecificCharacterSet
+    ('ISO_IR 192', 'ISO_IR 192')
+    >>> ds.PatientName = "MV^3F9A"
+    >>> normalise_character_set(ds), "SpecificCharacterSet" in ds
+    (None, False)
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableSequence
+from dataclasses import dataclass, field
+
+from pydicom import config
+from pydicom.charset import convert_encodings, decode_element
+from pydicom.datadict import dictionary_VR
+from pydicom.dataelem import DataElement
+from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
+from pydicom.tag import BaseTag, Tag
+from pydicom.valuerep import PersonName
+
+from medveil.errors import DeidentificationError
+
+UTF8 = "ISO_IR 192"
+TEXT_VRS = frozenset({"SH", "LO", "ST", "LT", "UT", "UC", "PN"})
+SPECIFIC_CHARACTER_SET = Tag(0x0008, 0x0005)
+_IR58_DESIGNATION = "\x1b$)A"
+
+
+class CharsetError(DeidentificationError):
+    """The dataset names a character set that cannot be decoded."""
+
+
+@dataclass
+class _Decoded:
+    """What one decoding walk found: every dataset and every non-empty text element."""
+
+    datasets: list[Dataset] = field(default_factory=list)
+    texts: list[DataElement] = field(default_factory=list)
+
+
+def decode_text(ds: Dataset) -> None:
+    """Validate every (0008,0005) in *ds* and decode all its text values to ``str``."""
+    _decode(ds)
+
+
+def _decode(ds: Dataset) -> _Decoded:
+    found = _Decoded()
+    _decode_dataset(ds, None, found)
+    if not any(SPECIFIC_CHARACTER_SET in item for item in found.datasets):
+        _reread_undeclared_utf8(found.texts)
+    return found
+
+
+def undeclared_readings(text: str) -> set[str]:
+    """Other readings of text that pydicom decoded as Latin-1 for want of a declaration.
+
+    Many devices write UTF-8 or GB18030 without saying so in (0008,0005);
+    pydicom then decodes the bytes as Latin-1 (the default repertoire's
+    reading), which is reversible, so the real text can be recovered.
+    Returns the readings that differ from *text* and decode without error.
+
+    >>> mojibake = "张三".encode("utf-8").decode("latin-1")
+    >>> "张三" in undeclared_readings(mojibake)
+    True
+    >>> undeclared_readings("Smith"), undeclared_readings("张三")
+    (set(), set())
+    """
+    if text.isascii():
+        return set()
+    try:
+        raw = text.encode("latin-1")
+    except UnicodeEncodeError:  # real non-Latin text: decoded already
+        return set()
+    readings = set()
+    for codec in ("utf-8", "gb18030"):
+        try:
+            readings.add(raw.decode(codec))
+        except UnicodeDecodeError:
+            continue
+    return readings - {text}
+
+
+def _reread_undeclared_utf8(elements: list[DataElement]) -> None:
+    """With no (0008,0005) anywhere, non-ASCII text that is all valid UTF-8 is UTF-8.
+
+    Only UTF-8 is recovered automatically: Latin-1 text is almost never valid
+    UTF-8, whereas nearly any byte string is valid GB18030, so guessing
+    GB18030 would corrupt European names.
+    """
+    utf8: dict[str, str] = {}
+    for elem in elements:
+        for text in _values(elem):
+            if not text.isascii():
+                try:
+                    utf8[text] = text.encode("latin-1").decode("utf-8")
+                except UnicodeError:
+                    return
+    if not utf8:
+        return
+    for elem in elements:
+        fixed = [utf8.get(text, text) for text in _values(elem)]
+        values = [PersonName(text) for text in fixed] if elem.VR == "PN" else fixed
+        elem.value = values if isinstance(elem.value, MultiValue) else values[0]
+
+
+def _decode_dataset(
+    dataset: Dataset, inherited: str | MutableSequence[str] | None, found: _Decoded
+) -> None:
+    """Decode one dataset, then its sequence items with the character set they inherit.
+
+    Items that were not read from a file (an engine copies raw elements into
+    fresh ``Dataset`` objects) do not know their parent's character set;
+    pydicom reads it from ``_parent_encoding``, which ``Dataset.decode`` sets
+    the same way. Elements that are neither text nor sequences stay raw
+    (pixel data is never converted).
+    """
+    found.datasets.append(dataset)
+    if SPECIFIC_CHARACTER_SET in dataset:
+        value = dataset[SPECIFIC_CHARACTER_SET].value
+        with config.strict_reading():
+            try:
+                convert_encodings(value)
+            except LookupError as exc:
+                raise CharsetError(f"unsupported Specific Character Set: {exc}") from None
+    if inherited is not None and not dataset.original_character_set:
+        dataset._parent_encoding = inherited if isinstance(inherited, str) else list(inherited)
+    effective = dataset.original_character_set or dataset._character_set
+    for tag in list(dataset.keys()):
+        vr = _vr(dataset, tag)
+        if vr == "SQ":
+            for item in dataset[tag].value:
+                _decode_dataset(item, effective, found)
+        elif vr in TEXT_VRS and not dataset[tag].is_empty:
+            _decode_element(dataset[tag], dataset)
+            found.texts.append(dataset[tag])
+
+
+def _decode_element(elem: DataElement, dataset: Dataset) -> None:
+    """Make the value plain decoded text that the writer re-encodes with the output charset.
+
+    A PN read from a file keeps its original bytes and encodings and would be
+    written back in them; rebuilding it from its decoded string drops both.
+    (``Dataset.decode`` is not used: it mangles PN values created from ``str``.)
+    """
+    if elem.VR == "PN":
+        names = elem.value if isinstance(elem.value, MultiValue) else [elem.value]
+        rebuilt = [PersonName(clean_decoded_text(str(name))) for name in names]
+        elem.value = rebuilt if isinstance(elem.value, MultiValue) else rebuilt[0]
+        return
+    values = elem.value if isinstance(elem.value, MultiValue) else [elem.value]
+    if any(isinstance(value, bytes) for value in values):
+        decode_element(elem, dataset._character_set)
+    if isinstance(elem.value, MultiValue):
+        elem.value = [clean_decoded_text(value) for value in elem.value]
+    elif isinstance(elem.value, str):
+        elem.value = clean_decoded_text(elem.value)
+
+
+def clean_decoded_text(text: str) -> str:
+    """Drop what pydicom leaves of ISO 2022 IR 58 designations; refuse any other escape.
+
+    pydicom decodes ISO 2022 IR 58 with Python's ``gb2312`` codec, which keeps
+    the ``ESC $ ) A`` designation in the text (the GB 2312 characters after it
+    are decoded correctly). Any other escape left in decoded text means
+    undecoded bytes, which no lexicon would match: fail closed.
+    """
+    text = text.replace(_IR58_DESIGNATION, "")
+    if "\x1b" in text:
+        raise CharsetError("a text value holds an escape sequence that could not be decoded")
+    return text
+
+
+def has_non_ascii_text(ds: Dataset) -> bool:
+    """Whether any text value of *ds* (sequences included) is non-ASCII; decodes *ds* first."""
+    return _has_non_ascii(_decode(ds).texts)
+
+
+def normalise_character_set(ds: Dataset) -> str | None:
+    """Set (0008,0005) to ``ISO_IR 192`` or remove it (see module docstring); return it."""
+    found = _decode(ds)
+    for item in found.datasets[1:]:
+        if SPECIFIC_CHARACTER_SET in item:
+            del item[SPECIFIC_CHARACTER_SET]
+    if _has_non_ascii(found.texts):
+        ds.SpecificCharacterSet = UTF8
+        return UTF8
+    if SPECIFIC_CHARACTER_SET in ds:
+        del ds[SPECIFIC_CHARACTER_SET]
+    return None
+
+
+def _has_non_ascii(elements: list[DataElement]) -> bool:
+    return any(not text.isascii() for elem in elements for text in _values(elem))
+
+
+def _vr(dataset: Dataset, tag: BaseTag) -> str:
+    """The VR of an element without converting it from its raw form."""
+    vr = dataset.get_item(tag).VR
+    if vr:
+        return str(vr)
+    try:
+        return dictionary_VR(tag)
+    except KeyError:
+        return "UN"
+
+
+def _values(elem: DataElement) -> list[str]:
+    """The values of a text element as strings (one per value of a multi-valued one)."""
+    values = elem.value if isinstance(elem.value, MultiValue) else [elem.value]
+    return [str(value) for value in values]

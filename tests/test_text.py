@@ -1,0 +1,350 @@
+"""PHI lexicon and free-text patterns: names in every spelling, IDs, dates, phones, CJK."""
+
+from __future__ import annotations
+
+import io
+import struct
+import time
+from itertools import pairwise
+
+import pydicom
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydicom import Dataset
+from pydicom.dataset import FileMetaDataset
+from pydicom.sequence import Sequence
+
+from medveil.deid.text import MARKER, PhiLexicon, PhiSpan, fit_to_vr, resident_id_checksum_ok
+
+EMPTY = PhiLexicon()
+
+
+@pytest.fixture(scope="module")
+def lexicon() -> PhiLexicon:
+    ds = Dataset()
+    ds.SpecificCharacterSet = "ISO_IR 192"
+    ds.PatientName = "Smith^John^Paul"
+    ds.PatientID = "MRN-0042-77"
+    ds.PatientBirthDate = "19800102"
+    ds.AccessionNumber = "ACC7781"
+    ds.InstitutionName = "St. Mary's Hospital"
+    ds.InstitutionAddress = "12 Harbour Road, Springfield"
+    ds.ReferringPhysicianName = "Wang^XiaoDong=王^小东=wang^xiao dong"
+    ds.OperatorsName = ["Doe^Jane", "Roe^Richard"]
+    ds.StationName = "CT"
+    ds.PatientTelephoneNumbers = "(555) 010-4477"
+    seq_item = Dataset()
+    seq_item.PatientID = "ALT998877"
+    seq_item.IssuerOfPatientID = "Springfield General"
+    ds.OtherPatientIDsSequence = Sequence([seq_item])
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.SourceApplicationEntityTitle = "MARYS_PACS"
+    return PhiLexicon.from_dataset(ds)
+
+
+def removed(lex: PhiLexicon, text: str) -> list[str]:
+    return [text[s.start : s.end] for s in lex.find(text)]
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "Smith",
+        "SMITH",
+        "John",
+        "Paul",
+        "John Smith",
+        "John Paul Smith",
+        "John P. Smith",
+        "Smith John",
+        "Smith, John",
+        "SMITH, JOHN PAUL",
+        "SMITH J",
+        "Smith J.",
+        "J Smith",
+        "J. Smith",
+        "J.P. Smith",
+        "J. P. Smith",
+        "JP Smith",
+        "J.Smith",
+        "J.P.S.",
+        "Smith^John^Paul",
+        "John\n  Smith",
+    ],
+)
+def test_english_name_spellings_are_removed_whole(lexicon: PhiLexicon, spelling: str) -> None:
+    text = f"Seen by radiology: {spelling} (follow-up)."
+    assert removed(lexicon, text) == [spelling]
+    assert lexicon.scrub(text) == f"Seen by radiology: {MARKER} (follow-up)."
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("患者王小东，男，复查", ["王小东"]),
+        ("王 小东 医生", ["王 小东"]),
+        ("报告：小东", ["小东"]),
+        ("Dr. Wang Xiaodong reviewed", ["Wang Xiaodong"]),
+        ("XIAO DONG WANG", ["XIAO DONG WANG"]),
+        ("wang x.d. signed", ["wang x.d."]),
+        ("Wang先生", ["Wang"]),
+    ],
+)
+def test_chinese_names_in_ideographic_and_phonetic_spellings(
+    lexicon: PhiLexicon, text: str, expected: list[str]
+) -> None:
+    assert removed(lexicon, text) == expected
+    assert {s.kind for s in lexicon.find(text)} == {"name"}
+
+
+def test_other_scripts_cyrillic_on_word_boundaries_korean_as_substrings() -> None:
+    ds = Dataset()
+    ds.PatientName = "Иванов^Пётр"
+    ds.ReferringPhysicianName = "김^철수"
+    lex = PhiLexicon.from_dataset(ds)
+    assert removed(lex, "Пациент П. Иванов, врач 김철수님") == ["П. Иванов", "김철수"]
+    assert removed(lex, "Ивановская больница") == []
+
+
+def test_single_cjk_characters_and_initials_alone_are_not_terms(lexicon: PhiLexicon) -> None:
+    assert "王" not in lexicon.terms and "小" not in lexicon.terms
+    assert "J" not in lexicon.terms and "J." not in lexicon.terms
+    assert removed(lexicon, "王医生 and J alone") == []
+
+
+def test_other_person_names_ids_institutions_addresses(lexicon: PhiLexicon) -> None:
+    text = (
+        "Jane Doe and R. Roe at St. Mary's Hospital, 12 Harbour Road; MRN 0042-77, acc ACC7781, "
+        "alt ALT998877 from Springfield General via MARYS_PACS"
+    )
+    assert removed(lexicon, text) == [
+        "Jane Doe",
+        "R. Roe",
+        "St. Mary's Hospital",
+        "12 Harbour Road",
+        "0042-77",
+        "ACC7781",
+        "ALT998877",
+        "Springfield General",
+        "MARYS_PACS",
+    ]
+    kinds = [s.kind for s in lexicon.find(text)]
+    assert kinds[:4] == ["name", "name", "institution", "address"]
+    assert "station" in kinds
+
+
+def test_names_read_in_iso_2022_ir_58_give_clean_cjk_terms() -> None:
+    esc = b"\x1b$)A"
+    pn = b"Zhang^XiaoDong=" + esc + b"\xd5\xc5^" + esc + b"\xd0\xa1\xb6\xab="
+    cs = b"ISO 2022 IR 6\\ISO 2022 IR 58"
+    raw = (
+        struct.pack("<HH2sH", 0x0008, 0x0005, b"CS", len(cs))
+        + cs
+        + struct.pack("<HH2sH", 0x0010, 0x0010, b"PN", len(pn))
+        + pn
+    )
+    lex = PhiLexicon.from_dataset(pydicom.dcmread(io.BytesIO(raw), force=True))
+    assert {"张小东", "小东", "Zhang XiaoDong"} <= lex.terms
+    assert not any("\x1b" in term for term in lex.terms)
+    assert removed(lex, "患者张小东复查") == ["张小东"]
+
+
+@pytest.mark.parametrize("codec", ["utf-8", "gb18030"])
+def test_undeclared_utf8_or_gb18030_names_still_give_cjk_terms(codec: str) -> None:
+    pn = "李^小龙".encode(codec)
+    pn += b" " * (len(pn) % 2)
+    raw = struct.pack("<HH2sH", 0x0010, 0x0010, b"PN", len(pn)) + pn
+    ds = pydicom.dcmread(io.BytesIO(raw), force=True)
+    assert "李" not in str(ds.PatientName)  # pydicom read the bytes as Latin-1
+    lex = PhiLexicon.from_dataset(ds)
+    assert {"李小龙", "小龙"} <= lex.terms
+    assert removed(lex, "OCR: 李小龙 2024") == ["李小龙"]
+
+
+def test_birth_date_spellings_are_terms(lexicon: PhiLexicon) -> None:
+    for spelling in ("19800102", "1980-01-02", "02/01/1980", "January 2, 1980", "1980年1月2日"):
+        assert spelling in lexicon.terms
+        assert removed(lexicon, f"DOB {spelling}.") == [spelling]
+
+
+def test_clinical_and_placeholder_values_never_become_terms(lexicon: PhiLexicon) -> None:
+    ds = Dataset()
+    ds.PatientName = "ANONYMOUS"
+    ds.StationName = "MR"
+    ds.InstitutionalDepartmentName = "Radiology"
+    assert not PhiLexicon.from_dataset(ds)
+    assert "CT" not in lexicon.terms and "ct" not in {t.casefold() for t in lexicon.terms}
+
+
+def test_word_boundaries_for_latin_terms(lexicon: PhiLexicon) -> None:
+    assert removed(lexicon, "Smithfield road, Johnson, paulson") == []
+    assert removed(lexicon, "Smith_2024 report") == ["Smith"]
+
+
+@pytest.mark.parametrize(
+    "date",
+    [
+        "20240305",
+        "2024-03-05",
+        "2024/3/5",
+        "2024.03.05",
+        "05/03/2024",
+        "3/5/2024",
+        "05.03.2024",
+        "5 March 2024",
+        "5th of March, 2024",
+        "05-Mar-2024",
+        "March 5, 2024",
+        "Mar. 5 2024",
+        "March 2024",
+        "2024年3月5日",
+        "2024 年 3 月 5 日",
+        "2024年3月",
+        "3月5日",
+        "２０２４年３月５日",
+    ],
+)
+def test_date_patterns(date: str) -> None:
+    text = f"exam on {date} done"
+    assert removed(EMPTY, text) == [date]
+    assert [s.kind for s in EMPTY.find(text)] == ["date"]
+
+
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "13800138000",
+        "138 0013 8000",
+        "138-0013-8000",
+        "+86 13800138000",
+        "+86-138-0013-8000",
+        "010-12345678",
+        "0755 1234567",
+        "(0755)1234567",
+        "+86 10 8888 6666",
+        "+44 20 7946 0958",
+        "(555) 123-4567",
+        "555-123-4567",
+        "555.123.4567",
+    ],
+)
+def test_phone_patterns(phone: str) -> None:
+    text = f"电话 {phone}。"
+    assert removed(EMPTY, text) == [phone]
+    assert [s.kind for s in EMPTY.find(text)] == ["phone"]
+
+
+@pytest.mark.parametrize("email", ["john.smith@example.org", "zhang_san+ct@mail.hospital.cn"])
+def test_email_pattern(email: str) -> None:
+    assert [(s.kind, s.end - s.start) for s in EMPTY.find(f"<{email}>")] == [("email", len(email))]
+
+
+def test_resident_id_checksum() -> None:
+    assert resident_id_checksum_ok("11010519491231002X")
+    assert resident_id_checksum_ok("11010519491231002x")
+    assert resident_id_checksum_ok("440308199901010012")
+    assert not resident_id_checksum_ok("110105194912310021")
+    assert not resident_id_checksum_ok("1101051949123100")
+    assert not resident_id_checksum_ok("1101051949123100AX")
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [
+        ("11010519491231002X", "resident_id"),
+        ("440308199901010012", "resident_id"),
+        ("110105194912310021", "id"),  # bad checksum: still a long digit run
+    ],
+)
+def test_resident_ids_are_removed_whatever_the_checksum(value: str, kind: str) -> None:
+    assert EMPTY.find(f"身份证{value}号") == [PhiSpan(3, 21, kind)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("MRN 12345678", ["12345678"]),
+        ("住院号123456", ["123456"]),
+        ("acc CT20240305001", ["CT20240305001"]),
+        ("code MRN12345 ok", ["MRN12345"]),
+        ("SSN 123-45-6789", ["123-45-6789"]),
+        ("host 192.168.1.20", ["192.168.1.20"]),
+        ("see https://pacs.example.org/view?id=7 now", ["https://pacs.example.org/view?id=7"]),
+        ("see https://pacs.example.org/viewer now", ["https://pacs.example.org/viewer"]),
+    ],
+)
+def test_id_like_patterns(text: str, expected: list[str]) -> None:
+    assert removed(EMPTY, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "L",
+        "R",
+        "PA and AP views",
+        "CT chest w/o contrast",
+        "MRI brain 3T",
+        "nodule 12.5 cm in the L lower lobe, 5 mg contrast, 3 mm slices",
+        "T2W FLAIR DWI b1000 ADC COVID19 HER2 HbA1c",
+        "matrix 512x512, 120kVp 1000mAs, TR 2000 ms, 1.2.840.10008.5.1.4.1.1.2",
+        "BP 120/80, HR 72 bpm, series 12345",
+        "脑部 MRI 平扫 + 增强，左侧 5 mm",
+        "***",
+        "",
+    ],
+)
+def test_clinical_text_is_kept(lexicon: PhiLexicon, text: str) -> None:
+    assert lexicon.find(text) == []
+    assert lexicon.scrub(text) == text
+
+
+def test_scrub_keeps_everything_else_identical(lexicon: PhiLexicon) -> None:
+    text = "Réf: John Smith ✓ 12.5 cm — tel 13800138000\tend"
+    assert lexicon.scrub(text) == f"Réf: {MARKER} ✓ 12.5 cm — tel {MARKER}\tend"
+
+
+@given(st.text(alphabet=st.sampled_from("SmithJohn 0123456789-/.年月日@x王小东"), max_size=60))
+def test_spans_are_sorted_disjoint_and_scrub_is_idempotent(text: str) -> None:
+    lex = PhiLexicon({"Smith": "name", "王小东": "name"})
+    spans = lex.find(text)
+    assert all(0 <= s.start < s.end <= len(text) for s in spans)
+    assert all(a.end <= b.start for a, b in pairwise(spans))
+    once = lex.scrub(text)
+    assert lex.scrub(once) == once
+    rebuilt, position = [], 0
+    for span in spans:
+        rebuilt += [text[position : span.start], MARKER]
+        position = span.end
+    assert once == "".join([*rebuilt, text[position:]])
+
+
+def test_plain_term_iterable_and_repr_does_not_leak() -> None:
+    lex = PhiLexicon(["Zhao Lei", "x", "  "])
+    assert lex.terms == frozenset({"Zhao Lei"})
+    assert lex.find("zhao lei") == [PhiSpan(0, 8, "phi")]
+    assert "Zhao" not in repr(lex)
+
+
+def test_fit_to_vr() -> None:
+    assert fit_to_vr("a" * 20, "SH") == "a" * 16
+    assert fit_to_vr("short", "SH") == "short"
+    assert fit_to_vr("x" * 2000, "UT") == "x" * 2000
+    assert fit_to_vr("x" * 2000, "FD") == "x" * 2000
+
+
+def test_is_fast_on_typical_descriptions(lexicon: PhiLexicon) -> None:
+    texts = [
+        "CT CHEST W/O CONTRAST",
+        "Axial T2 FLAIR 5mm",
+        "Patient John Smith seen 2024-03-05",
+        "",
+        "1.5T MRI brain",
+        "患者王小东 胸部CT平扫",
+    ] * 1000
+    lexicon.scrub("warm up")
+    start = time.perf_counter()
+    for text in texts:
+        lexicon.scrub(text)
+    assert time.perf_counter() - start < 2.0  # about 0.2 s on one slow core
