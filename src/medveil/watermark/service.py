@@ -1,0 +1,148 @@
+"""Watermarked export and leak tracing: the operations behind the CLI.
+
+``export_file`` marks one image for one recipient: it allocates an export id in
+the registry, embeds it, audits the export and only then writes the output, so
+an export that could not be audited never leaves the gateway (fail closed).
+``trace_file`` reads the mark of a leaked copy and looks its export id up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from medveil.audit import AuditEvent, AuditLog
+from medveil.watermark.detect import Detection, Detector
+from medveil.watermark.embed import embed_pixels, luminance
+from medveil.watermark.images import Picture, encode_picture, read_picture, write_atomic
+from medveil.watermark.keys import key_path, load_or_create_key
+from medveil.watermark.registry import ExportRecord, ExportRegistry, format_export_id
+from medveil.watermark.tile import KeyedTile
+
+#: Frames of a multi-frame leak that the tracer inspects before giving up.
+TRACE_FRAMES = 4
+
+Box = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class TraceResult:
+    """The detector's verdict on a leaked file and, when found, the export it names."""
+
+    detection: Detection
+    record: ExportRecord | None
+
+
+def region_mask(
+    shape: tuple[int, int], *, box: Box | None = None, mask_file: Path | None = None
+) -> npt.NDArray[np.bool_] | None:
+    """Pixels to keep unmarked: a box ``(x, y, width, height)`` and/or a mask image.
+
+    Any non-zero pixel of the mask image is protected; it must have the image's size.
+    """
+    if box is None and mask_file is None:
+        return None
+    keep_out = np.zeros(shape, dtype=bool)
+    if box is not None:
+        x, y, width, height = box
+        if width <= 0 or height <= 0 or x < 0 or y < 0:
+            raise ValueError(f"invalid region of interest {box}")
+        keep_out[y : y + height, x : x + width] = True
+    if mask_file is not None:
+        mask = cv2.imread(str(mask_file), cv2.IMREAD_GRAYSCALE)
+        if mask is None:
+            raise ValueError(f"cannot read the mask image {mask_file}")
+        if mask.shape != shape:
+            raise ValueError(f"mask {mask.shape[::-1]} does not match the image {shape[::-1]}")
+        keep_out |= mask > 0
+    return keep_out
+
+
+def mark_picture(
+    picture: Picture, export_id: int, key: bytes, keep_out: npt.NDArray[np.bool_] | None = None
+) -> npt.NDArray[np.generic]:
+    """Every frame of ``picture`` carrying ``export_id`` under ``key``."""
+    chips = KeyedTile.from_key(key).chips(export_id)
+    marked = [
+        embed_pixels(frame, chips, low=picture.low, high=picture.high, keep_out=keep_out)
+        for frame in picture.frames
+    ]
+    return np.stack(marked)
+
+
+def export_file(
+    home: Path,
+    source: Path,
+    target: Path,
+    *,
+    recipient: str,
+    purpose: str,
+    actor: str,
+    box: Box | None = None,
+    mask_file: Path | None = None,
+) -> ExportRecord:
+    """Write a copy of ``source`` to ``target`` watermarked for ``recipient``."""
+    picture = read_picture(source)
+    keep_out = region_mask(picture.frames.shape[1:3], box=box, mask_file=mask_file)
+    key = load_or_create_key(home)
+    registry = ExportRegistry(home)
+    try:
+        with registry.reserve(
+            recipient=recipient, purpose=purpose, actor=actor, instances=picture.instance_uids
+        ) as record:
+            payload = encode_picture(
+                picture, mark_picture(picture, record.export_id, key, keep_out), target
+            )
+            with AuditLog.open(home) as log:
+                log.append(
+                    AuditEvent(
+                        actor=actor,
+                        action="watermark.embed",
+                        object_id=record.label,
+                        purpose=purpose,
+                        details={"instances": len(record.instances), "frames": len(picture.frames)},
+                    )
+                )
+            write_atomic(target, payload)
+    finally:
+        registry.close()
+    return record
+
+
+def trace_file(home: Path, leaked: Path, *, actor: str) -> TraceResult:
+    """Look for this home's watermark in ``leaked`` and name the export it carries."""
+    if not key_path(home).exists():
+        raise ValueError(f"{home} has no watermark key: nothing was ever exported from it")
+    picture = read_picture(leaked)
+    detector = Detector(load_or_create_key(home))
+    detection = detector.detect(luminance(picture.frames[0]))
+    for frame in picture.frames[1:TRACE_FRAMES]:
+        if detection.found:
+            break
+        detection = detector.detect(luminance(frame))
+    record = None
+    if detection.export_id is not None:
+        registry = ExportRegistry(home)
+        try:
+            record = registry.lookup(detection.export_id)
+        finally:
+            registry.close()
+    with AuditLog.open(home) as log:
+        log.append(
+            AuditEvent(
+                actor=actor,
+                action="watermark.trace",
+                object_id=None
+                if detection.export_id is None
+                else format_export_id(detection.export_id),
+                details={
+                    "found": int(detection.found),
+                    "false_positive": f"{detection.false_positive:.1e}",
+                },
+            )
+        )
+    return TraceResult(detection, record)
