@@ -35,7 +35,7 @@ def _root(
     ctx: typer.Context,
     home: Annotated[
         Path | None,
-        typer.Option("--home", help="Data directory (default: $MEDVEIL_HOME or the user data dir)."),
+        typer.Option("--home", help="Data directory (default: $MEDVEIL_HOME, else user data dir)."),
     ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
