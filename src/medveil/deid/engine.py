@@ -1,0 +1,715 @@
+"""The header de-identification engine: one pass over a dataset, fail closed.
+
+:class:`Deidentifier` compiles its :class:`~medveil.deid.policy.Policy` once
+(:class:`~medveil.deid.actions.RuleBook`) and then, per dataset:
+
+1. decodes the text of a copy of the input (:func:`decoded_copy`) and builds
+   the PHI lexicon of that *original* header (:class:`PhiLexicon`);
+2. builds a new dataset element by element (the input is never modified):
+   each public element gets the action of its rule (see
+   :mod:`medveil.deid.actions` for how the table, compound codes, options and
+   overrides resolve), sequences are processed item by item at any depth,
+   private elements are removed unless Retain Safe Private keeps them under
+   TCIA's KB, the file meta group is handled like the rest (its
+   MediaStorageSOPInstanceUID gets the same pseudonym as SOPInstanceUID;
+   the 128-byte preamble is zeroed);
+   elements that are kept unchanged are shared, not decoded (pixel data is
+   never decoded or copied);
+3. records what was done (:mod:`medveil.deid.record`);
+4. writes text as UTF-8 when anything non-ASCII is left
+   (:func:`~medveil.deid.charset.normalise_character_set`);
+5. verifies the result (:func:`~medveil.deid.verify.verify`): if it cannot
+   show that no original identifying value survived, it raises
+   :class:`~medveil.errors.DeidentificationError` and nothing is returned.
+
+Private elements under Retain Safe Private, by KB disposition: ``k`` kept
+(a private sequence is kept and its items processed with the same rules),
+``h`` replaced by a keyed pseudonym (``Pseudonymizer.uid`` for UID-shaped
+values, ``identifier`` for other text), ``o`` dates shifted like public ones
+(kept under Full Dates, removed otherwise), ``oi`` integer timestamps in
+seconds moved by the same offset (same conditions), ``d`` and unknown
+elements removed; values a disposition cannot be applied to (binary) are
+removed. A private creator element is kept only when one of its block's
+elements is.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from pydicom.datadict import dictionary_has_tag, dictionary_VR
+from pydicom.dataelem import DataElement, RawDataElement
+from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
+from pydicom.multival import MultiValue
+from pydicom.sequence import Sequence
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
+from pydicom.valuerep import VR as VR_
+
+from medveil import __version__
+from medveil.deid.actions import (
+    BINARY_UNIT,
+    CODE_TAGS,
+    DATE_VRS,
+    FREE_TEXT_VRS,
+    FREE_TEXT_VRS_AND_LINKS,
+    TEXT_VRS,
+    Rule,
+    RuleBook,
+    dummy_value,
+    is_id_like,
+)
+from medveil.deid.charset import decode_text, normalise_character_set
+from medveil.deid.dates import DateValueError, cap_age, shift_date_value
+from medveil.deid.identity import IdentityRecord, identity_record
+from medveil.deid.policy import PixelMode, Policy
+from medveil.deid.pseudonyms import Pseudonymizer
+from medveil.deid.record import record_deidentification
+from medveil.deid.text import MARKER, PhiLexicon, fit_to_vr
+from medveil.deid.verify import ISO2022_ESCAPE, term_pattern, verify
+from medveil.errors import DeidentificationError
+from medveil.profiles.options import Option
+from medveil.profiles.private import PrivateKb, load_private_kb, private_key, public_key
+from medveil.profiles.table import load_table
+
+PATIENT_ID = 0x00100020
+PATIENT_NAME = 0x00100010
+PATIENT_AGE = 0x00101010
+MEDIA_STORAGE_SOP_INSTANCE_UID = 0x00020003
+OVERLAY_DATA = 0x60003000
+ZERO_PREAMBLE = bytes(128)
+ID_LENGTH_LIMITS = {"ReferencedFileID": 8}  # PS3.10 file ID components: 8 characters
+META_REMOVED = frozenset({0x00020016, 0x00020017, 0x00020018, 0x00020100, 0x00020102})
+_UID_SHAPE = re.compile(r"[0-9]+(\.[0-9]+)+")
+_UID_IN_TEXT = re.compile(r"(?<![\d.])[012](?:\.\d+){3,}(?![\d.])")
+_DATE_TIME_SHAPES = {
+    "DA": re.compile(r"\d{8}|\d{4}\.\d{2}\.\d{2}"),
+    "DT": re.compile(r"\d{4}(\d{2}(\d{2}(\d{2}(\d{2}(\d{2}(\.\d{1,6})?)?)?)?)?)?([+-]\d{4})?"),
+    "TM": re.compile(r"\d{2}(\d{2}(\d{2}(\.\d{1,6})?)?)?|\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?"),
+}
+_BLOB_LIMIT = 64 * 1024
+_KNOWN_VRS = frozenset(member.value for member in VR_)
+_STRING_VRS = TEXT_VRS | DATE_VRS | {"TM", "AS", "DS", "IS", "UI"}
+_INTEGER_VRS = frozenset({"SL", "SS", "UL", "US", "SV", "UV", "IS"})
+_SECONDS_PER_DAY = 86400
+
+
+@dataclass
+class DeidResult:
+    """The outcome of de-identifying one dataset.
+
+    ``uid_map`` holds every UID replaced in this dataset (original -> new);
+    ``lexicon`` is built from the original header and is what the pixel
+    cleaner and the leak checks look for.
+    """
+
+    dataset: Dataset
+    patient_pseudonym: str
+    date_offset_days: int | None
+    uid_map: dict[str, str]
+    lexicon: PhiLexicon
+    original: Dataset = field(repr=False)
+
+    def identity_record(self) -> IdentityRecord:
+        """What the vault stores to allow authorised re-identification (built on demand)."""
+        return identity_record(
+            self.original, self.patient_pseudonym, self.uid_map, self.date_offset_days
+        )
+
+
+class Deidentifier:
+    """De-identifies datasets under one policy with one pseudonymizer.
+
+    >>> from pydicom import Dataset
+    >>> ds = Dataset()
+    >>> ds.PatientName, ds.PatientID, ds.StudyDescription = "Smith^John", "12345678", "CT HEAD"
+    >>> engine = Deidentifier(Policy.preset_named("basic"), Pseudonymizer(bytes(32)))
+    >>> out = engine.run(ds).dataset
+    >>> str(out.PatientName).startswith("MV^"), "StudyDescription" in out
+    (True, False)
+    >>> str(ds.PatientName)                      # the input is untouched
+    'Smith^John'
+    """
+
+    def __init__(self, policy: Policy, pseudonymizer: Pseudonymizer) -> None:
+        self.policy = policy
+        self.pseudonymizer = pseudonymizer
+        self.rules = RuleBook(policy, load_table())
+        self.kb: PrivateKb | None = (
+            load_private_kb() if policy.has(Option.RETAIN_SAFE_PRIVATE) else None
+        )
+        self._vr_cache: dict[int, str] = {}
+
+    def run(self, ds: Dataset) -> DeidResult:
+        """De-identify ``ds`` into a new dataset; raises DeidentificationError if not clean."""
+        try:
+            work = decoded_copy(ds)
+            lexicon = PhiLexicon.from_dataset(work)
+            job = _Job(self, work, lexicon)
+            out = job.build()
+            record_deidentification(out, self.policy)
+            normalise_character_set(out)
+        except DeidentificationError:
+            raise
+        except (ValueError, TypeError, KeyError, AttributeError, NotImplementedError) as exc:
+            # A malformed element pydicom cannot decode: text we cannot read is text we cannot
+            # prove clean. The message names the error type only (values may be PHI).
+            raise DeidentificationError(f"unreadable element ({type(exc).__name__})") from exc
+        verify(
+            original=work,
+            output=out,
+            rules=self.rules,
+            lexicon=lexicon,
+            generated=job.generated,
+        )
+        return DeidResult(
+            dataset=out,
+            patient_pseudonym=job.patient_pseudonym,
+            date_offset_days=job.offset,
+            uid_map=job.uid_map,
+            lexicon=lexicon,
+            original=ds,
+        )
+
+    def vr_of(self, elem: DataElement | RawDataElement) -> str:
+        """The VR to handle an element by: the dictionary's for a public tag it knows (a file
+        may say UN, or lie: a SOPInstanceUID written as LO is still a UID), else the
+        element's own."""
+        vr = elem.VR
+        tag = int(elem.tag)
+        if (tag >> 16) & 1:
+            return str(vr or "UN")
+        known = self._vr_cache.get(tag)
+        if known is None:
+            try:
+                known = dictionary_VR(tag)
+            except KeyError:
+                known = ""
+            self._vr_cache[tag] = known
+        if not known:
+            return str(vr or "UN")
+        if " or " in known:  # ambiguous (US or SS, OB or OW): the element says which
+            return str(vr) if vr not in (None, "UN") else known.split(" or ")[0]
+        return known
+
+
+class _Job:
+    """The state of one :meth:`Deidentifier.run`: the patient, the offset, the UID map."""
+
+    def __init__(self, engine: Deidentifier, ds: Dataset, lexicon: PhiLexicon) -> None:
+        self.engine = engine
+        self.lexicon = lexicon
+        self.terms = term_pattern(frozenset(lexicon.terms))
+        self.rules = engine.rules
+        self.pseudonymizer = engine.pseudonymizer
+        self.source = ds
+        self.patient_id = str(ds.get("PatientID", "") or "")
+        self.patient_pseudonym = self.pseudonymizer.patient_id(self.patient_id)
+        self.offset: int | None = (
+            self.pseudonymizer.date_offset_days(self.patient_id)
+            if self.rules.modified_dates
+            else None
+        )
+        self.uid_map: dict[str, str] = {}
+        self.generated: set[str] = {self.patient_pseudonym}
+
+    # -- the walk ---------------------------------------------------------------------------
+
+    def build(self) -> Dataset:
+        """The de-identified copy of the source dataset, file meta included."""
+        src = self.source
+        out: Dataset
+        meta = getattr(src, "file_meta", None)
+        new_meta = self._meta(meta) if isinstance(meta, Dataset) else None
+        if isinstance(src, FileDataset):
+            out = FileDataset(
+                src.filename or "",
+                Dataset(),
+                preamble=ZERO_PREAMBLE,  # a source's preamble is free for anything, PHI too
+                file_meta=new_meta,
+            )
+        else:
+            out = Dataset()
+            if new_meta is not None:
+                out.file_meta = new_meta
+        implicit, little = src.original_encoding
+        out.set_original_encoding(implicit, little, src.original_character_set)
+        self._walk(src, out, (), scrub=False)
+        return out
+
+    def _meta(self, meta: Dataset) -> FileMetaDataset:
+        """The new file meta: medveil writes the file, so the implementation is medveil's
+        (the source's ImplementationClassUID/VersionName could be anything, PHI included)."""
+        new = FileMetaDataset()
+        for elem in meta:
+            tag = int(elem.tag)
+            if tag in META_REMOVED:
+                continue
+            if tag == MEDIA_STORAGE_SOP_INSTANCE_UID and not self.rules.retain_uids:
+                new.add_new(tag, "UI", self._uid(str(elem.value)))
+            else:
+                new.add(copy.deepcopy(elem))
+        new.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
+        new.ImplementationVersionName = f"MEDVEIL_{__version__}"[:16]
+        return new
+
+    def _walk(self, src: Dataset, out: Dataset, parents: tuple[str, ...], scrub: bool) -> None:
+        kept_creators: set[int] = set()
+        for key in list(src.keys()):
+            tag = int(key)
+            if (tag >> 16) & 1:
+                creator = self._private(src, out, tag, parents)
+                if creator is not None:
+                    kept_creators.add(creator)
+                continue
+            if tag & 0xFFFF == 0 or tag >> 16 == 0:  # group lengths (stale), command set
+                continue
+            raw = src.get_item(tag)
+            rule = self.rules.listed(tag)
+            vr = self.engine.vr_of(raw)
+            if rule is None:
+                rule = self.rules.unlisted(vr, dictionary_has_tag(tag))
+                if rule.action == "K" and self._needs_cleaning(src, tag, vr, scrub):
+                    rule = Rule("C", "default")
+            self._apply(rule, tag, vr, src, out, (parents, scrub))
+        for creator in kept_creators:
+            out[creator] = _copy(src.get_item(creator))
+
+    def _needs_cleaning(self, src: Dataset, tag: int, vr: str, scrub: bool) -> bool:
+        """Whether an element kept by default is text to scrub: everywhere inside D/C
+        sequences, and anywhere it holds a term of the lexicon (the safety net that lets a
+        file with a name in an attribute PS3.15 does not list be released clean)."""
+        if vr not in FREE_TEXT_VRS_AND_LINKS or tag in CODE_TAGS:
+            return False
+        if scrub and vr in FREE_TEXT_VRS:
+            return True
+        return self.terms is not None and any(
+            self.terms.search(text) for text in _texts(src[tag].value)
+        )
+
+    def _apply(
+        self,
+        rule: Rule,
+        tag: int,
+        vr: str,
+        src: Dataset,
+        out: Dataset,
+        context: tuple[tuple[str, ...], bool],
+    ) -> None:
+        """Write the element ``tag`` of ``src`` into ``out`` as ``rule`` says.
+
+        ``context`` is (path of the enclosing sequences, whether free text is scrubbed there).
+        """
+        action = rule.action
+        if action == "X":
+            return
+        if vr == "SQ":
+            parents, scrub = context
+            self._sequence(action, tag, src, out, parents, scrub or action in ("D", "C"))
+            return
+        if action == "K":
+            self._keep(rule, tag, vr, src, out)
+            return
+        elem = src[tag]
+        if action == "Z":
+            self._set(out, tag, vr, _empty(vr))
+        elif action == "D":
+            self._set(out, tag, vr, self._dummy(elem, src))
+        elif action == "U":
+            self._set(out, tag, vr, self._uid_value(elem) if vr == "UI" else self._dummy(elem, src))
+        else:
+            self._clean(tag, vr, elem, out)
+
+    def _keep(self, rule: Rule, tag: int, vr: str, src: Dataset, out: Dataset) -> None:
+        """K, with the checks a kept value still gets: dates and times must be valid, ages
+        are capped, characteristics and small binary values must not hold lexicon terms."""
+        raw = src.get_item(tag)
+        if vr in DATE_VRS or vr == "TM":
+            self._set(out, tag, vr, _map_text(src[tag].value, lambda v: _valid_or_empty(v, vr)))
+        elif tag == PATIENT_AGE:
+            self._set(out, tag, vr, _map_text(src[tag].value, _cap_age_or_empty))
+        elif rule.source == "rtnPatCharsOpt" and self._needs_cleaning(src, tag, vr, False):
+            self._clean(tag, vr, src[tag], out)
+        elif vr in BINARY_UNIT and _small_blob(tag, raw) and self._bytes_name_someone(raw.value):
+            return
+        else:
+            out[tag] = _copy(raw)
+
+    def _sequence(
+        self,
+        action: str,
+        tag: int,
+        src: Dataset,
+        out: Dataset,
+        parents: tuple[str, ...],
+        scrub: bool,
+    ) -> None:
+        """Z empties a sequence; K, U, D and C keep it and process every item.
+
+        Under D or C (and below them) text the table does not list is
+        scrubbed with the lexicon (code values excepted): that is how a dummy or cleaned Content
+        Sequence loses the names typed into its TextValue items while keeping
+        its structure, which the IOD requires.
+        """
+        if action == "Z":
+            out.add_new(tag, "SQ", [])
+            return
+        items = []
+        path = (*parents, public_key(tag))
+        for item in src[tag].value:
+            new_item = Dataset()
+            self._walk(item, new_item, path, scrub)
+            items.append(new_item)
+        out.add_new(tag, "SQ", Sequence(items))
+
+    def _set(self, out: Dataset, tag: int, vr: str, value: Any) -> None:
+        out.add_new(tag, vr, value)
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def _dummy(self, elem: DataElement, src: Dataset) -> Any:
+        tag = int(elem.tag)
+        value = elem.value
+        if tag == PATIENT_ID:
+            new = self.pseudonymizer.patient_id(str(value or ""))
+        elif tag == PATIENT_NAME:
+            owner = str(src.get("PatientID", "") or "") if PATIENT_ID in src else self.patient_id
+            new = self.pseudonymizer.patient_name(owner)
+        elif elem.VR == "UI":
+            return self._uid_value(elem)
+        elif is_id_like(elem.keyword, elem.VR) and value:
+            return _map_text(value, lambda v: self._identifier(v, elem.keyword, elem.VR))
+        else:
+            return dummy_value(elem.VR)
+        self.generated.add(new)
+        return fit_to_vr(new, elem.VR)
+
+    def _identifier(self, value: str, keyword: str, vr: str) -> str:
+        """The keyed token of one ID value, cut to the VR (and to 8 for file ID components)."""
+        new = fit_to_vr(self.pseudonymizer.identifier(value, keyword), vr)[
+            : ID_LENGTH_LIMITS.get(keyword)
+        ]
+        self.generated.add(new)
+        return new
+
+    def _uid(self, value: str) -> str:
+        new = self.pseudonymizer.uid(value)
+        if new != value:
+            self.uid_map[value.rstrip("\x00 ").lstrip(" ")] = new
+        return new
+
+    def _uid_value(self, elem: DataElement) -> Any:
+        return _map_text(elem.value, self._uid)
+
+    def _clean(self, tag: int, vr: str, elem: DataElement, out: Dataset) -> None:
+        value = elem.value
+        if vr in DATE_VRS or vr == "TM":
+            shifted = self._shift(value, vr)
+            if shifted is not None:
+                self._set(out, tag, vr, shifted)
+        elif vr in TEXT_VRS:
+            self._set(out, tag, vr, _map_text(value, lambda v: self._clean_text(v, vr)))
+        elif vr == "UI":
+            self._set(out, tag, vr, self._uid_value(elem))
+        elif vr in BINARY_UNIT:
+            if tag & 0xFF00FFFF == OVERLAY_DATA and self.engine.policy.pixels is not PixelMode.OFF:
+                out[tag] = _copy(elem)  # medveil.pixels cleans kept overlay planes
+            # any other bitmap or blob cannot be cleaned: removed
+        else:
+            out[tag] = _copy(elem)
+
+    def _clean_text(self, text: str, vr: str) -> str:
+        """The lexicon's scrub, cut to the VR's length; a scrubbed code string (where the
+        ``***`` marker is not allowed) becomes the dummy. UIDs quoted in the text get their
+        pseudonyms first, so a note that cites an instance still cites the right one."""
+        text = _UID_IN_TEXT.sub(lambda match: self._uid(match.group()), text)
+        scrubbed = self.lexicon.scrub(ISO2022_ESCAPE.sub("", text))
+        if self.terms is not None:
+            scrubbed = self.terms.sub(MARKER, scrubbed)  # identifiers glued into other tokens
+        cleaned = fit_to_vr(scrubbed, vr)
+        if vr == "CS" and cleaned != text:
+            return str(dummy_value("CS"))
+        return cleaned
+
+    def _shift(self, value: Any, vr: str) -> Any:
+        """A date under C: shifted (Modified Dates), kept (Full Dates), else emptied."""
+        if self.rules.full_dates or (vr == "TM" and self.offset is not None):
+            return _map_text(value, lambda v: _valid_or_empty(v, vr))
+        if self.offset is None or not value:
+            return _empty(vr)
+        try:
+            return _map_text(value, lambda v: shift_date_value(v, vr, self.offset or 0))
+        except DateValueError:
+            return _empty(vr)
+
+    # -- private elements ------------------------------------------------------------------------
+
+    def _private(
+        self, src: Dataset, out: Dataset, tag: int, parents: tuple[str, ...]
+    ) -> int | None:
+        """Handle one private element; return its creator's tag when the element was kept."""
+        override = self.rules.override(tag)
+        element = tag & 0xFFFF
+        if (self.engine.kb is None and override is None) or element < 0x0010:
+            return None
+        if element <= 0x00FF:
+            return None  # a creator: kept later if its block keeps anything
+        creator_tag = (tag & 0xFFFF0000) | (element >> 8)
+        if creator_tag not in src:
+            return None
+        creator = str(src[creator_tag].value or "")
+        raw = src.get_item(tag)
+        vr = self.engine.vr_of(raw)
+        disposition: str | None
+        if override is not None:  # a private override can keep (K) or remove (anything else)
+            disposition = "k" if override.action == "K" else "d"
+        else:
+            kb = self.engine.kb
+            disposition = (
+                kb.disposition(parents, tag >> 16, creator, element & 0xFF) if kb else None
+            )
+        if disposition == "k":
+            if vr == "SQ":
+                path = (*parents, private_key(tag >> 16, creator, element & 0xFF))
+                self._private_sequence(tag, src, out, path)
+            elif self._needs_cleaning(src, tag, vr, scrub=False):
+                self._clean(tag, vr, src[tag], out)
+            elif vr in BINARY_UNIT and self._bytes_name_someone(src[tag].value):
+                return None
+            else:
+                out[tag] = _copy(raw)
+            return creator_tag
+        handler = self._private_handlers.get(disposition or "d")
+        if handler is None or vr not in _STRING_VRS | _INTEGER_VRS | {"FL", "FD"}:
+            return None
+        new = handler(src[tag].value, vr)
+        if new is None:
+            return None
+        out.add_new(tag, vr, new)
+        return creator_tag
+
+    def _bytes_name_someone(self, value: Any) -> bool:
+        """Whether a kept binary private value holds a lexicon term as Latin-1 or UTF-8 text
+        (vendors store whole headers in OB/UN blobs); such a value is removed."""
+        if self.terms is None or not isinstance(value, bytes):
+            return False
+        return any(
+            self.terms.search(value.decode(codec, errors="ignore"))
+            for codec in ("latin-1", "utf-8")
+        )
+
+    def _private_sequence(
+        self, tag: int, src: Dataset, out: Dataset, path: tuple[str, ...]
+    ) -> None:
+        items = []
+        for item in src[tag].value:
+            new_item = Dataset()
+            self._walk(item, new_item, path, scrub=False)
+            items.append(new_item)
+        out.add_new(tag, "SQ", Sequence(items))
+
+    @cached_property
+    def _private_handlers(self) -> dict[str, Callable[[Any, str], Any]]:
+        return {"h": self._private_hash, "o": self._private_date, "oi": self._private_seconds}
+
+    def _private_hash(self, value: Any, vr: str) -> Any:
+        if vr not in TEXT_VRS | {"UI"}:
+            return None
+
+        def one(text: str) -> str:
+            token = text.strip("\x00 ")
+            if vr == "UI" or _UID_SHAPE.fullmatch(token):
+                return self._uid(token)
+            new = self.pseudonymizer.identifier(token, "private")
+            self.generated.add(new)
+            return new
+
+        return _map_text(value, one)
+
+    def _private_date(self, value: Any, vr: str) -> Any:
+        if self.rules.full_dates:
+            return value
+        if self.offset is None or vr not in DATE_VRS | {"LO", "SH"}:
+            return None
+        kind = vr if vr in DATE_VRS else "DT"
+        try:
+            return _map_text(value, lambda v: shift_date_value(v, kind, self.offset or 0))
+        except DateValueError:
+            return None
+
+    def _private_seconds(self, value: Any, vr: str) -> Any:
+        if self.rules.full_dates:
+            return value
+        if self.offset is None or vr not in _INTEGER_VRS | {"FL", "FD", "DS"}:
+            return None
+        delta = self.offset * _SECONDS_PER_DAY
+        values = value if isinstance(value, MultiValue | list) else [value]
+        try:
+            moved = [type(v)(float(v) + delta) if vr == "DS" else v + delta for v in values]
+        except (TypeError, ValueError):
+            return None
+        return moved if isinstance(value, MultiValue | list) else moved[0]
+
+
+def decoded_copy(ds: Dataset) -> Dataset:
+    """A copy of ``ds`` with every text value decoded (:func:`decode_text`), ``ds`` untouched.
+
+    The copy is shallow where that is safe: raw elements (pixel data among
+    them) are immutable and shared, decoded elements are copied, sequence
+    items are copied recursively. Decoding first means the lexicon, the
+    scrubber and the verification all see the same, clean text (pydicom
+    alone leaves ISO 2022 designations in GB 2312 text, for instance).
+    """
+    copy_ = _shallow_tree(ds)
+    decode_text(copy_)
+    return copy_
+
+
+def _shallow_tree(ds: Dataset) -> Dataset:
+    new: Dataset
+    if isinstance(ds, FileDataset):
+        new = FileDataset(
+            ds.filename or "", Dataset(), preamble=ds.preamble, file_meta=ds.file_meta
+        )
+    else:
+        new = Dataset()
+        meta = getattr(ds, "file_meta", None)
+        if isinstance(meta, FileMetaDataset):
+            new.file_meta = meta
+    implicit, little = ds.original_encoding
+    new.set_original_encoding(implicit, little, ds.original_character_set)
+    for key in list(ds.keys()):
+        elem = ds.get_item(key)
+        if isinstance(elem, DataElement) and elem.VR == "SQ":
+            items = [_shallow_tree(item) for item in elem.value]
+            new.add(DataElement(elem.tag, "SQ", Sequence(items)))
+        elif isinstance(elem, RawDataElement):
+            new[key] = _with_dictionary_vr(elem)
+        else:
+            new[key] = _copy(elem)
+    return new
+
+
+def _with_dictionary_vr(raw: RawDataElement) -> RawDataElement:
+    """A raw public text element whose file gave it the wrong text VR gets the dictionary's.
+
+    A lossy converter may write PatientName as LO or a UID as SH; decoding it as what it
+    is puts the name in the lexicon and the UID through the UID rules. Raises
+    DeidentificationError on a VR code that does not exist: the parser has lost its
+    place in the file, and whatever follows is unknown.
+    """
+    vr = raw.VR
+    if vr is None:
+        return raw
+    if vr not in _KNOWN_VRS:
+        raise DeidentificationError(f"{raw.tag} has an invalid VR")
+    tag = int(raw.tag)
+    if (tag >> 16) & 1 or vr not in _STRING_VRS:
+        return raw
+    try:
+        expected = dictionary_VR(tag)
+    except KeyError:
+        return raw
+    if expected != vr and expected in _STRING_VRS:
+        return raw._replace(VR=expected)
+    return raw
+
+
+def _copy(elem: DataElement | RawDataElement) -> DataElement | RawDataElement:
+    """An element the output may own: raw elements are immutable, decoded ones are copied."""
+    if isinstance(elem, RawDataElement):
+        return elem
+    clone = copy.copy(elem)
+    if isinstance(elem.value, MultiValue):
+        clone.value = list(elem.value)
+    return clone
+
+
+def _empty(vr: str) -> Any:
+    """The zero-length value of a VR."""
+    if vr in BINARY_UNIT:
+        return b""
+    return "" if vr in _STRING_VRS else None
+
+
+def _map_text(value: Any, function: Callable[[str], str]) -> Any:
+    """Apply ``function`` to each value of a (possibly multi-valued) string element."""
+    if value is None or value == "":
+        return value
+    if isinstance(value, MultiValue | list):
+        return [function(str(v)) for v in value]
+    return function(str(value))
+
+
+def _texts(value: Any) -> list[str]:
+    """The string values of an element value (none for binary or empty values)."""
+    if value is None or isinstance(value, bytes):
+        return []
+    if isinstance(value, MultiValue | list):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+def _valid_or_empty(value: str, vr: str) -> str:
+    """``value`` if it is a valid DA, DT or TM value, else empty (junk may be anything).
+
+    >>> [_valid_or_empty(v, vr) for v, vr in (("20240305", "DA"), ("Smith", "DA"), ("0930", "TM"))]
+    ['20240305', '', '0930']
+    """
+    text = value.strip()
+    return value if not text or _DATE_TIME_SHAPES[vr].fullmatch(text) else ""
+
+
+def _small_blob(tag: int, raw: DataElement | RawDataElement) -> bool:
+    """A binary value worth searching: at most 64 KiB and not pixel data."""
+    value = raw.value
+    return isinstance(value, bytes) and len(value) <= _BLOB_LIMIT and tag >> 16 != 0x7FE0
+
+
+def _cap_age_or_empty(value: str) -> str:
+    try:
+        return cap_age(value)
+    except DateValueError:
+        return ""
+
+
+def deidentify(
+    ds: Dataset, policy: Policy | None = None, *, secret: bytes | None = None
+) -> Dataset:
+    """De-identify ``ds`` and return the clean copy (the input is not modified).
+
+    ``policy`` defaults to the ``research`` preset. ``secret`` keys every
+    pseudonym (UIDs, patient IDs, date offsets): pass the same secret to get
+    the same pseudonyms in every run (e.g. from
+    :func:`medveil.deid.secret.load_or_create_secret`). Without one, a random
+    key is drawn once per process: pseudonyms are then consistent within
+    the process but cannot be linked across runs.
+
+        >>> import pydicom, medveil
+        >>> ds = pydicom.Dataset()
+        >>> ds.PatientName, ds.PatientID = "Doe^Jane", "A-1234"
+        >>> clean = medveil.deidentify(ds, medveil.Policy.preset_named("basic"), secret=bytes(32))
+        >>> str(clean.PatientName).startswith("MV^"), clean.PatientIdentityRemoved
+        (True, 'YES')
+
+    Raises :class:`~medveil.errors.DeidentificationError` when the result
+    cannot be shown to be clean.
+    """
+    chosen = policy or Policy.preset_named("research")
+    key = secret if secret is not None else _process_secret()
+    return Deidentifier(chosen, Pseudonymizer(key)).run(ds).dataset
+
+
+_PROCESS_SECRET: list[bytes] = []
+
+
+def _process_secret() -> bytes:
+    """A random key drawn once per process (for ``deidentify`` without a secret)."""
+    if not _PROCESS_SECRET:
+        _PROCESS_SECRET.append(secrets.token_bytes(32))
+    return _PROCESS_SECRET[0]
