@@ -4,7 +4,7 @@ The library API is small on purpose::
 
     >>> import pydicom, medveil
     >>> ds = pydicom.dcmread("chest.dcm")                     # doctest: +SKIP
-    >>> clean = medveil.deidentify(ds, medveil.Policy.preset("research"))  # doctest: +SKIP
+    >>> clean = medveil.deidentify(ds, medveil.Policy.preset_named("research"))  # doctest: +SKIP
 
 Everything else (the batch runner, the vault, the store, the audit log and the
 watermark) is reached through its own subpackage or through the ``medveil`` CLI.
