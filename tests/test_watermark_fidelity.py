@@ -8,38 +8,59 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from medveil.watermark import attacks
 from medveil.watermark.detect import Detector
-from medveil.watermark.embed import luminance
+from medveil.watermark.embed import TEXTURED_MIN_SSIM, TEXTURED_PSNR_DB, luminance
 from medveil.watermark.fidelity import psnr, ssim
-from medveil.watermark.images import read_picture
+from medveil.watermark.images import Picture, read_picture
 from medveil.watermark.service import mark_picture, region_mask
 
 KEY = hashlib.sha256(b"medveil watermark fidelity tests").digest()
 
 
 @pytest.mark.parametrize(
-    ("relative", "min_ssim"),
+    ("relative", "min_psnr"),
     [
-        ("pydicom/RG1_UNCR.dcm", 0.99),  # chest CR, 15 bits stored
-        ("deid/animals/cat.dcm", 0.99),  # DX, 12 bits stored
-        ("pydicom/MR2_UNCR.dcm", 0.99),  # MR, 12 bits stored
-        ("pydicom/RG3_UNCR.dcm", 0.985),  # extremity CR, 10 bits: flat soft tissue
+        ("pydicom/RG1_UNCR.dcm", 45.0),  # chest CR, 15 bits stored
+        ("deid/animals/cat.dcm", 45.0),  # DX, 12 bits stored
+        ("pydicom/MR2_UNCR.dcm", 45.0),  # MR, 12 bits stored
+        ("pydicom/RG3_UNCR.dcm", 45.0),  # extremity CR, 10 bits: flat soft tissue
+        # 8-bit RGB ultrasound: speckle hides a 45 dB mark from the detector, so
+        # the embedder uses its textured profile (docs/watermark.md).
+        ("pydicom/US1_UNCR.dcm", TEXTURED_PSNR_DB),
     ],
 )
 def test_psnr_and_ssim_on_full_bit_depth(
-    pydicom_samples: Path, deid_samples: Path, relative: str, min_ssim: float
+    pydicom_samples: Path, deid_samples: Path, relative: str, min_psnr: float
 ) -> None:
-    """PSNR >= 45 dB both against 2**BitsStored - 1 and against the image's own range."""
+    """PSNR >= ``min_psnr`` against 2**BitsStored - 1 and the image's own range; SSIM >= 0.99."""
     folder, name = relative.split("/", 1)
     picture = read_picture((pydicom_samples if folder == "pydicom" else deid_samples) / name)
     original = picture.frames[0]
     marked = mark_picture(picture, 0x00C0FFEE, KEY)[0]
     own_range = float(original.max()) - float(original.min())
     assert marked.dtype == original.dtype and marked.shape == original.shape
-    assert psnr(original, marked, picture.peak) >= 45.0
-    assert psnr(original, marked, own_range) >= 45.0
-    assert ssim(original, marked, own_range) >= min_ssim
+    assert psnr(original, marked, picture.peak) >= min_psnr
+    assert psnr(original, marked, own_range) >= min_psnr
+    assert ssim(original, marked, own_range) >= 0.99
     assert marked.min() >= picture.low and marked.max() <= picture.high
+
+
+def test_textured_profile_never_costs_ssim(pydicom_samples: Path) -> None:
+    """A small, smooth 8-bit image whose mark reads back weakly gets a stronger mark, SSIM kept.
+
+    At 40 dB the SSIM of this 512 x 512 MR rendering would drop to ~0.97, so the
+    embedder takes the strongest level that keeps 0.99, and the mark is traced
+    after JPEG 70.
+    """
+    picture = read_picture(pydicom_samples / "MR2_UNCR.dcm")
+    grey = np.asarray(attacks.resize(attacks.window_to_8bit(picture.frames[0]), 0.5))
+    marked = np.asarray(mark_picture(Picture(grey[None], 0.0, 255.0), 0x00C0FFEE, KEY)[0])
+    own_range = float(grey.max()) - float(grey.min())
+    assert TEXTURED_PSNR_DB <= psnr(grey, marked, own_range) < 45.0
+    assert ssim(grey, marked, own_range) >= TEXTURED_MIN_SSIM
+    found = Detector(KEY).detect(luminance(attacks.jpeg(marked.astype(np.uint8), 70)))
+    assert found.export_id == 0x00C0FFEE
 
 
 def test_region_of_interest_is_bit_identical_and_mark_still_found(pydicom_samples: Path) -> None:

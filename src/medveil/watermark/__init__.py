@@ -1,11 +1,13 @@
 """Forensic watermarking of exported images and leak tracing.
 
 Every export gets a random 32-bit id, embedded invisibly (PSNR >= 45 dB on the
-full bit depth) as a keyed spread-spectrum tile repeated over the image, so the
-id can be read back from a leaked copy that was windowed to 8 bits, JPEG
-compressed, shrunk or cropped. The export registry maps the id to recipient,
-purpose, time and instances. See docs/watermark.md for the scheme, its
-measured robustness and what it does not resist (collusion by averaging).
+full bit depth; 40 dB for textured 8-bit images such as ultrasound, whose
+speckle hides a weaker mark from the detector) as a keyed spread-spectrum tile
+repeated over the image, so the id can be read back from a leaked copy that
+was windowed to 8 bits, JPEG compressed, shrunk or cropped. The export
+registry maps the id to recipient, purpose, time and instances. See
+docs/watermark.md for the scheme, its measured robustness and what it does
+not resist (collusion by averaging).
 
     from medveil.watermark import export_file, trace_file
 """

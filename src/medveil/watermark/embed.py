@@ -22,6 +22,17 @@ from medveil.watermark.tile import TILE
 #: PSNR of the marked image against the original, with the frame's own value
 #: range (max - min) as the peak: stricter than the full bit depth's 2**BitsStored - 1.
 TARGET_PSNR_DB = 45.5
+#: Textured 8-bit images (speckled ultrasound, photographs of film): an 8-bit
+#: frame whose own mark reads back below :data:`READBACK_Z` at the default
+#: strength is marked again at the strongest of these PSNRs (flat or
+#: contrast-masked amplitude, whichever reads back better) that keeps its SSIM
+#: at :data:`TEXTURED_MIN_SSIM` or more, so that it stays traceable after JPEG,
+#: resizing and cropping. :data:`TEXTURED_PSNR_DB` is the floor.
+TEXTURED_LEVELS_DB = (40.0, 41.5, 43.0)
+TEXTURED_PSNR_DB = TEXTURED_LEVELS_DB[0]
+TEXTURED_MIN_SSIM = 0.99
+#: Pilot z the embedder wants to read back from its own output at the default strength.
+READBACK_Z = 12.0
 #: Smallest image side that holds enough tile periods to be traced reliably.
 MIN_SIDE = 256
 #: Bounds of the masking gain relative to the image's mean local contrast.
@@ -56,16 +67,37 @@ def _masking_gain(small: FloatImage) -> FloatImage:
     return np.clip(contrast / reference, MASK_FLOOR, MASK_CEILING)
 
 
+def _saturation_weight(
+    lum: FloatImage, size: tuple[int, int], low: float, high: float
+) -> FloatImage:
+    """Per-chip weight ``(1 - f)**2``, ``f`` the share of pixels at either end of the range.
+
+    Flat black background, burnt-in text and saturated areas sit at ``low`` or
+    ``high``: there rounding and clipping erase the mark (or only half of it
+    survives, and JPEG removes the rest), so it would only spend the PSNR
+    budget. The weight moves that energy to the image content.
+    """
+    inside = cv2.inRange(lum, low + 0.5, high - 0.5)  # 255 strictly inside the range
+    small = np.asarray(cv2.resize(inside, size, interpolation=cv2.INTER_AREA), dtype=np.float32)
+    share = np.asarray(cv2.GaussianBlur(small / 255.0, (0, 0), 1.0), dtype=np.float32)
+    return np.asarray(np.clip(share, 0.0, 1.0) ** 2, dtype=np.float32)
+
+
 def mark_offsets(
     lum: FloatImage,
     chips: npt.NDArray[np.float64],
     *,
     keep_out: npt.NDArray[np.bool_] | None = None,
+    value_range: tuple[float, float] | None = None,
+    masking: bool = True,
 ) -> FloatImage:
     """The additive mark (float32, same shape as ``lum``, unit RMS) for one tile of chips.
 
     ``keep_out`` marks pixels (True) that must stay untouched, such as a
-    diagnostic region of interest; the mark there is exactly zero.
+    diagnostic region of interest; the mark there is exactly zero. With
+    ``value_range`` (low, high), areas at either end of it get (almost) no mark.
+    ``masking=False`` gives every other area the same amplitude instead of
+    following the local contrast (see :data:`TEXTURED_PSNR_DB`).
     """
     height, width = lum.shape
     if min(height, width) < MIN_SIDE:
@@ -76,8 +108,11 @@ def mark_offsets(
         cv2.resize(lum, (width // chip, height // chip), interpolation=cv2.INTER_AREA),
         dtype=np.float32,
     )
+    weight = _masking_gain(small) if masking else np.ones_like(small)
+    if value_range is not None:
+        weight *= _saturation_weight(lum, (small.shape[1], small.shape[0]), *value_range)
     gain = cv2.copyMakeBorder(
-        _masking_gain(small),
+        weight,
         0,
         rows - small.shape[0],
         0,
@@ -116,6 +151,7 @@ def embed_pixels(
     high: float,
     keep_out: npt.NDArray[np.bool_] | None = None,
     target_psnr_db: float = TARGET_PSNR_DB,
+    masking: bool = True,
 ) -> npt.NDArray[np.generic]:
     """A marked copy of one grey (H, W) or RGB (H, W, 3) frame, same dtype and shape.
 
@@ -124,7 +160,9 @@ def embed_pixels(
     so a first pass measures the actual error and a second pass spends the
     remaining budget, ending at or just above ``target_psnr_db``.
     """
-    offsets = mark_offsets(luminance(pixels), chips, keep_out=keep_out)
+    offsets = mark_offsets(
+        luminance(pixels), chips, keep_out=keep_out, value_range=(low, high), masking=masking
+    )
     peak = max(float(pixels.max()) - float(pixels.min()), 1.0)
     target_mse = (peak * 10 ** (-target_psnr_db / 20)) ** 2
     offsets *= math.sqrt(target_mse)

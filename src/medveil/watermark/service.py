@@ -17,7 +17,14 @@ import numpy.typing as npt
 
 from medveil.audit import AuditEvent, AuditLog
 from medveil.watermark.detect import Detection, Detector
-from medveil.watermark.embed import embed_pixels, luminance
+from medveil.watermark.embed import (
+    READBACK_Z,
+    TEXTURED_LEVELS_DB,
+    TEXTURED_MIN_SSIM,
+    embed_pixels,
+    luminance,
+)
+from medveil.watermark.fidelity import ssim
 from medveil.watermark.images import Picture, encode_picture, read_picture, write_atomic
 from medveil.watermark.keys import key_path, load_or_create_key
 from medveil.watermark.registry import ExportRecord, ExportRegistry, format_export_id
@@ -65,13 +72,58 @@ def region_mask(
 def mark_picture(
     picture: Picture, export_id: int, key: bytes, keep_out: npt.NDArray[np.bool_] | None = None
 ) -> npt.NDArray[np.generic]:
-    """Every frame of ``picture`` carrying ``export_id`` under ``key``."""
+    """Every frame of ``picture`` carrying ``export_id`` under ``key``.
+
+    Frames are marked at the default strength (:data:`TARGET_PSNR_DB`). An
+    8-bit frame whose mark then reads back weakly (strong texture such as
+    ultrasound speckle hides it from the detector) is marked with the textured
+    profile instead: the strongest of :data:`TEXTURED_LEVELS_DB` that keeps an
+    SSIM of at least :data:`TEXTURED_MIN_SSIM`, with a flat or a
+    contrast-masked amplitude, whichever reads back better. If no level keeps
+    the SSIM, the frame stays at the default strength.
+    """
     chips = KeyedTile.from_key(key).chips(export_id)
-    marked = [
-        embed_pixels(frame, chips, low=picture.low, high=picture.high, keep_out=keep_out)
-        for frame in picture.frames
-    ]
+    detector = Detector(key)
+    marked = []
+    for frame in picture.frames:
+        out = embed_pixels(frame, chips, low=picture.low, high=picture.high, keep_out=keep_out)
+        if picture.peak <= 255:
+            out = _textured(frame, out, chips, picture, detector, keep_out)
+        marked.append(out)
     return np.stack(marked)
+
+
+def _textured(
+    frame: npt.NDArray[np.generic],
+    marked: npt.NDArray[np.generic],
+    chips: npt.NDArray[np.float64],
+    picture: Picture,
+    detector: Detector,
+    keep_out: npt.NDArray[np.bool_] | None,
+) -> npt.NDArray[np.generic]:
+    """``marked``, or the textured-profile mark of ``frame`` if ``marked`` reads back weakly."""
+    best, best_z = marked, detector.read_back(luminance(marked))
+    if best_z >= READBACK_Z:
+        return marked
+    own_range = max(float(frame.max()) - float(frame.min()), 1.0)
+    for masking in (False, True):
+        # The strongest level that keeps the SSIM, for each kind of amplitude.
+        for target_psnr_db in TEXTURED_LEVELS_DB:
+            candidate = embed_pixels(
+                frame,
+                chips,
+                low=picture.low,
+                high=picture.high,
+                keep_out=keep_out,
+                target_psnr_db=target_psnr_db,
+                masking=masking,
+            )
+            if ssim(frame, candidate, own_range) >= TEXTURED_MIN_SSIM:
+                z_score = detector.read_back(luminance(candidate))
+                if z_score > best_z:
+                    best, best_z = candidate, z_score
+                break
+    return best
 
 
 def export_file(

@@ -6,9 +6,13 @@ knows neither the tile's size in pixels nor its phase. It
 1. whitens the image: a band-pass keeps the mark's frequencies and dividing
    by the local contrast removes the host image's own structure and makes the
    statistics independent of brightness, contrast and windowing;
-2. measures the tile period from the autocorrelation, where the repeated tile
-   leaves a square lattice of peaks (this needs no key, so trying the few best
-   periods costs the false-positive bound only a factor of three);
+2. takes the period the embedder would have used at the copy's own size
+   (right for any copy that was not rescaled) and measures further candidates
+   from the autocorrelation, where the repeated tile leaves a square lattice
+   of peaks; the power spectrum is whitened and capped first, so that the
+   mark's many weak lines outweigh the few strong ones of the host (edges,
+   text rows, JPEG blocks). Neither needs the key, so trying these four
+   periods costs the false-positive bound only a factor of four;
 3. resamples the whitened image so that one period is exactly ``2 * TILE``
    samples and folds (sums) all periods onto one tile, which adds the mark up
    coherently while the host averages out.
@@ -22,6 +26,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from medveil.watermark.embed import chip_size
 from medveil.watermark.tile import TILE
 
 FloatImage = npt.NDArray[np.float32]
@@ -35,6 +40,9 @@ FOLDED = OVERSAMPLE * TILE
 MIN_CHIP, MAX_CHIP = 1.0, 4.5
 #: Number of period hypotheses handed to the detector.
 CANDIDATES = 3
+#: Whitening of the power spectrum before the autocorrelation: smoothing width
+#: (frequency bins), cap on a line's whitened power, bins left out around each axis.
+SPECTRUM_SMOOTHING, LINE_CAP, AXIS_BINS = 3.0, 4.0, 1
 
 
 def _work_factor(shape: tuple[int, int]) -> float:
@@ -64,9 +72,9 @@ def whiten(lum: FloatImage) -> FloatImage:
         size = (round(width / factor), round(height / factor))
         lum = np.asarray(cv2.resize(lum, size, interpolation=cv2.INTER_AREA), dtype=np.float32)
     band = cv2.GaussianBlur(lum, (0, 0), 0.7) - _smooth(lum, 4, 0.5)
-    local = np.sqrt(np.maximum(_smooth(band * band, 4, 1.5), 0.0))
+    local = np.sqrt(np.maximum(_smooth(band * band, 2, 1.0), 0.0))
     floor = 0.1 * float(local.mean()) + 1e-6
-    return np.clip(band / (local + floor), -3.0, 3.0)
+    return np.clip(band / (local + floor), -2.0, 2.0)
 
 
 def _autocorrelation(white: FloatImage) -> FloatImage:
@@ -76,8 +84,23 @@ def _autocorrelation(white: FloatImage) -> FloatImage:
     padded = np.zeros((rows, cols), np.float32)
     padded[:height, :width] = white
     spectrum = cv2.dft(padded, flags=cv2.DFT_COMPLEX_OUTPUT)
-    power = cv2.mulSpectrums(spectrum, spectrum, 0, conjB=True)
-    auto = cv2.dft(power, flags=cv2.DFT_INVERSE | cv2.DFT_REAL_OUTPUT)
+    power = cv2.magnitude(spectrum[..., 0], spectrum[..., 1]) ** 2
+    # Whiten the power spectrum: divide by its local average (so the host's
+    # smooth spectrum is flat and the tile's lattice of lines stands out) and
+    # cap it, so a few strong host lines (edges of boxes and text rows, JPEG
+    # blocks) cannot outweigh the many weak lines of the mark. The two axes
+    # carry mostly the host's straight edges and are left out.
+    shifted = np.fft.fftshift(power)
+    smooth = cv2.GaussianBlur(shifted, (0, 0), SPECTRUM_SMOOTHING)
+    ratio = np.fft.ifftshift(np.minimum(shifted / (smooth + 1e-12), LINE_CAP))
+    ratio[: AXIS_BINS + 1] = 0.0
+    ratio[-AXIS_BINS:] = 0.0
+    ratio[:, : AXIS_BINS + 1] = 0.0
+    ratio[:, -AXIS_BINS:] = 0.0
+    ratio[ratio > 0] -= float(ratio[ratio > 0].mean())
+    complex_ratio = np.zeros((rows, cols, 2), np.float32)
+    complex_ratio[..., 0] = ratio
+    auto = cv2.dft(complex_ratio, flags=cv2.DFT_INVERSE | cv2.DFT_REAL_OUTPUT)
     lag_rows = np.minimum(np.arange(rows), rows - np.arange(rows))
     lag_cols = np.minimum(np.arange(cols), cols - np.arange(cols))
     overlap = np.outer(np.maximum(height - lag_rows, 1), np.maximum(width - lag_cols, 1))
@@ -117,8 +140,18 @@ def _lattice_scores(
     return np.asarray(sums / np.sqrt(np.maximum(counts, 1)), dtype=np.float64)
 
 
+def native_period(shape: tuple[int, int]) -> float:
+    """The tile period (working-resolution pixels) of an image marked at ``shape`` and not rescaled.
+
+    A leaked copy at its original size (re-encoded, windowed, cropped) keeps
+    the embedder's period exactly; on small, strongly textured images this
+    hypothesis finds the mark when the autocorrelation is too weak to.
+    """
+    return TILE * chip_size(*shape) / _work_factor(shape)
+
+
 def estimate_periods(white: FloatImage) -> list[float]:
-    """Hypotheses for the tile period in pixels (same on both axes), best first.
+    """Key-free hypotheses for the tile period in pixels (same on both axes), best first.
 
     The autocorrelation is computed at half resolution (a chip still spans
     about one sample there), which is four times cheaper and loses little of
