@@ -4,16 +4,25 @@ Contract used by the batch runner (see docs/ARCHITECTURE.md)::
 
     clean_pixels(dataset, mode=PixelMode.PHI, phi=lexicon) -> PixelReport
 
-Until the OCR engine lands this entry point fails closed.
+How it works and how to add device templates: docs/pixels.md.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from medveil.pixels.clean import clean_pixels
+from medveil.pixels.graphics import clean_graphics
+from medveil.pixels.overlays import clean_overlays
+from medveil.pixels.report import Box, PixelReport, TextRegion
+from medveil.pixels.review import ReviewSheet
+from medveil.pixels.templates import TemplateSet
 
-from medveil.errors import PixelCleaningError
-
-
-def clean_pixels(dataset: Any, **kwargs: Any) -> Any:
-    """Fail closed: pixel cleaning is not built yet, so no file may claim it was done."""
-    raise PixelCleaningError("pixel cleaning is not available in this build")
+__all__ = [
+    "Box",
+    "PixelReport",
+    "ReviewSheet",
+    "TemplateSet",
+    "TextRegion",
+    "clean_graphics",
+    "clean_overlays",
+    "clean_pixels",
+]

@@ -1,0 +1,208 @@
+"""``clean_pixels``: detect, decide, redact and verify burned-in text in every frame.
+
+Per frame: OCR finds text lines (:mod:`medveil.pixels.detect`), each line is
+redacted or kept according to the mode (:func:`decide`), template regions
+are added, the boxes are filled, and a verification pass runs OCR again on
+the redacted frame. PHI that verification still reads is redacted too and
+the frame verified again; after :data:`VERIFY_ROUNDS` passes that still
+read PHI the file is refused (:class:`PixelCleaningError`). Verification
+looks at the regions whose pixels changed: every other region is
+bit-identical to what the first pass already judged, so re-reading it could
+only repeat the same answer.
+
+Fill value: the darkest displayed value (the smallest stored value of the
+dataset for MONOCHROME2, the largest for MONOCHROME1, 0 for colour and
+palette indices), so a redaction reads as a black box and never leaves the
+data's value range (which a literal 0 could do for signed CT or offset data).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+
+import cv2
+import numpy as np
+from pydicom.dataset import Dataset
+
+from medveil.deid.policy import PixelMode
+from medveil.deid.text import PhiLexicon
+from medveil.errors import PixelCleaningError
+from medveil.pixels.codec import Frames, read_frames, write_frames
+from medveil.pixels.detect import find_lines
+from medveil.pixels.extent import redaction_boxes
+from medveil.pixels.ocr import OcrEngine, engine
+from medveil.pixels.overlays import clean_overlays, has_embedded_overlays
+from medveil.pixels.phi import PhiJudge, decide
+from medveil.pixels.report import Box, PixelReport, TextRegion
+from medveil.pixels.templates import TemplateSet
+from medveil.pixels.views import Window, display_view, extremes_view, window_of
+
+REVIEW_SIDE = 768
+# Verification passes per frame: PHI found by a pass is redacted and the
+# frame verified again; PHI still read by the last pass quarantines the file.
+VERIFY_ROUNDS = 3
+
+
+def clean_pixels(
+    dataset: Dataset,
+    *,
+    mode: PixelMode,
+    phi: PhiLexicon,
+    templates: TemplateSet | None = None,
+    original: Dataset | None = None,
+    keep_review_images: bool = False,
+) -> PixelReport:
+    """Remove burned-in text from every frame of ``dataset`` in place.
+
+    ``phi`` is the lexicon of the *original* header; ``original`` (optional)
+    is the original dataset, used only to match device templates when the
+    de-identified copy no longer names the device. Raises
+    :class:`PixelCleaningError` when the pixels cannot be decoded or encoded,
+    or when PHI is still readable after redaction.
+    """
+    report = PixelReport(mode=str(mode))
+    if mode == PixelMode.OFF:
+        return report
+    clock = _Clock(report.timings)
+    with clock("decode"):
+        frames = read_frames(dataset)
+    report.frames = frames.count
+    rules = templates if templates is not None else TemplateSet.shipped()
+    fixed = rules.regions_for(original if original is not None else dataset)
+    judge = PhiJudge(phi)
+    ocr = engine()
+    window = window_of(dataset)
+    fill = _fill_value(frames, dataset)
+    # Overlays stored in the unused high bits of Pixel Data (retired, but
+    # still met) vanish when the decoded values are written back.
+    changed = has_embedded_overlays(dataset)
+    for index in range(frames.count):
+        frame = frames.array[index]
+        with clock("detect"):
+            before = _views(frame, window, dataset)
+            lines = find_lines(before, ocr, read=mode == PixelMode.PHI)
+            decided = [decide(line, mode, judge, index) for line in lines]
+            report.lines_found += len(lines)
+            regions = [r for r in decided if r.action == "keep"] + _redactions(decided, before)
+        regions += [TextRegion(index, box, "redact", "template") for _, box in fixed]
+        report.regions += regions
+        boxes = [r.box for r in regions if r.action == "redact"]
+        if not boxes:
+            continue
+        with clock("redact"):
+            _fill(frame, boxes, fill)
+            changed = True
+        with clock("verify"):
+            after = _views(frame, window, dataset)
+            for attempt in range(1, VERIFY_ROUNDS + 1):
+                leftover = _readable_phi(after, boxes, judge, ocr, index)
+                if not leftover:
+                    break
+                if attempt == VERIFY_ROUNDS:
+                    box = leftover[0].box
+                    raise PixelCleaningError(
+                        f"burned-in PHI still readable in frame {index} after redaction "
+                        f"at rows {box.y0}-{box.y1}, columns {box.x0}-{box.x1}"
+                    )
+                more = _redactions(leftover, after)
+                report.regions += more
+                boxes += [r.box for r in more]
+                _fill(frame, [r.box for r in more], fill)
+                after = _views(frame, window, dataset)
+        if keep_review_images and report.review_before is None:
+            _keep_review(report, before[0], after[0], boxes)
+    with clock("overlays"):
+        report.overlays_cleaned = clean_overlays(dataset, mode=mode, phi=phi)
+    if changed:
+        with clock("encode"):
+            report.transfer_syntax = str(write_frames(dataset, frames))
+        report.rewritten = True
+    else:
+        report.transfer_syntax = str(frames.transfer_syntax)
+    report.verified = True
+    dataset.BurnedInAnnotation = "NO"
+    return report
+
+
+def _views(frame: np.ndarray, window: Window, ds: Dataset) -> list[np.ndarray]:
+    views = [display_view(frame, window, ds)]
+    extremes = extremes_view(frame)
+    if extremes is not None:
+        views.append(extremes)
+    return views
+
+
+def _readable_phi(
+    views: list[np.ndarray], boxes: list[Box], judge: PhiJudge, ocr: OcrEngine, frame: int
+) -> list[TextRegion]:
+    """OCR the changed areas again; PHI read there means redaction was incomplete.
+
+    The whole redacted frame gets the cheap candidate scan; the detector and
+    recognizer then run on every candidate touching a redacted box (letter
+    fragments left at a box's edge, the rest of a line the first pass read
+    only in part). A filled box itself is no candidate: it has no strokes.
+    """
+    return [
+        TextRegion(frame, line.box, "redact", "verify", line.score)
+        for line in find_lines(views, ocr, near=boxes)
+        if any(judge.is_phi(text) for text in line.texts)
+    ]
+
+
+def _fill(frame: np.ndarray, boxes: list[Box], value: int) -> None:
+    for box in boxes:
+        frame[box.y0 : box.y1, box.x0 : box.x1] = value
+
+
+def _redactions(decided: list[TextRegion], views: list[np.ndarray]) -> list[TextRegion]:
+    """The fill rectangles of the lines to redact, each with the reason of its first line."""
+    redact = [r for r in decided if r.action == "redact"]
+    regions = []
+    for box in redaction_boxes([r.box for r in redact], views):
+        source = next(r for r in redact if r.box.intersection(box))
+        regions.append(replace(source, box=box))
+    return regions
+
+
+def _fill_value(frames: Frames, ds: Dataset) -> int:
+    if frames.is_color or frames.photometric == "PALETTE COLOR":
+        return 0
+    if ds.get("PhotometricInterpretation") == "MONOCHROME1":
+        return int(frames.array.max())
+    return int(frames.array.min())
+
+
+def _keep_review(
+    report: PixelReport, before: np.ndarray, after: np.ndarray, boxes: list[Box]
+) -> None:
+    scale = min(1.0, REVIEW_SIDE / max(before.shape))
+    size = (max(1, round(before.shape[1] * scale)), max(1, round(before.shape[0] * scale)))
+    report.review_before = cv2.resize(before, size, interpolation=cv2.INTER_AREA)
+    report.review_after = cv2.resize(after, size, interpolation=cv2.INTER_AREA)
+    report.review_boxes = [
+        Box(
+            int(b.x0 * scale),
+            int(b.y0 * scale),
+            int(np.ceil(b.x1 * scale)),
+            int(np.ceil(b.y1 * scale)),
+        )
+        for b in boxes
+    ]
+
+
+class _Clock:
+    """Accumulates wall time per phase into the report's timings."""
+
+    def __init__(self, timings: dict[str, float]) -> None:
+        self._timings = timings
+
+    @contextmanager
+    def __call__(self, phase: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._timings[phase] = self._timings.get(phase, 0.0) + time.perf_counter() - start

@@ -1,0 +1,142 @@
+"""Decode Pixel Data into frames and write redacted frames back truthfully.
+
+Output encoding rules (why: redaction must never add loss, and the header must
+describe the bytes exactly):
+
+* uncompressed little-endian input is written back byte-for-byte in the same
+  layout (only redacted samples change);
+* RLE Lossless and JPEG 2000 Lossless input is re-encoded in the same syntax
+  (pylibjpeg-rle / pylibjpeg-openjpeg), so it stays lossless and compressed;
+* everything else (JPEG baseline/extended, JPEG lossless, JPEG-LS, lossy
+  JPEG 2000, big endian) is written as Explicit VR Little Endian, since
+  pydicom cannot re-encode it without loss or without extra plugins.
+
+Colour data that the decoder converted from YBR to RGB is labelled ``RGB``.
+Lossy history is kept: a lossy source keeps ``LossyImageCompression = "01"``.
+Anything that cannot be decoded raises :class:`PixelCleaningError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from pydicom.dataset import Dataset
+from pydicom.uid import (
+    UID,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    JPEG2000Lossless,
+    JPEGBaseline8Bit,
+    JPEGExtended12Bit,
+    JPEGLSNearLossless,
+    RLELossless,
+)
+
+from medveil.errors import PixelCleaningError
+
+_REENCODE = {RLELossless, JPEG2000Lossless}
+_LITTLE_ENDIAN_NATIVE = {ExplicitVRLittleEndian, ImplicitVRLittleEndian}
+# Syntaxes that are lossy by definition; for the others (e.g. generic JPEG 2000)
+# the source header's own LossyImageCompression value is left as it was.
+_ALWAYS_LOSSY = {JPEGBaseline8Bit, JPEGExtended12Bit, JPEGLSNearLossless}
+
+
+@dataclass
+class Frames:
+    """All frames of a dataset as one array ``(frames, rows, columns[, samples])``.
+
+    ``photometric`` is the interpretation of ``array`` (``RGB`` after a YBR
+    decode), which may differ from the dataset's until :func:`write_frames`.
+    """
+
+    array: np.ndarray
+    photometric: str
+    transfer_syntax: UID
+
+    @property
+    def count(self) -> int:
+        return int(self.array.shape[0])
+
+    @property
+    def is_color(self) -> bool:
+        return self.array.ndim == 4
+
+
+def read_frames(ds: Dataset) -> Frames:
+    """Decode every frame; fail closed on anything pydicom cannot decode."""
+    if "PixelData" not in ds:
+        raise PixelCleaningError("dataset has no Pixel Data")
+    if int(ds.get("BitsAllocated", 0)) not in (8, 16):
+        raise PixelCleaningError(
+            f"BitsAllocated {ds.get('BitsAllocated')} is not supported for pixel cleaning"
+        )
+    syntax = UID(ds.file_meta.TransferSyntaxUID)
+    try:
+        array = ds.pixel_array
+    except Exception as exc:  # any decoder failure means we cannot prove the pixels clean
+        raise PixelCleaningError(f"cannot decode pixel data ({syntax.name}): {exc}") from exc
+    samples = int(ds.get("SamplesPerPixel", 1))
+    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    if frames == 1:
+        array = array[np.newaxis, ...]
+    expected = 4 if samples > 1 else 3
+    if array.ndim != expected:
+        raise PixelCleaningError(f"unexpected decoded pixel shape {array.shape}")
+    photometric = str(ds.PhotometricInterpretation)
+    if samples == 3 and photometric.startswith("YBR"):
+        photometric = "RGB"  # pydicom's decoders hand back RGB for every YBR variant
+    # A private, writable, native-endian copy: redaction writes into it, and the
+    # dataset's cached decode must not change if cleaning later fails.
+    array = np.array(array, dtype=array.dtype.newbyteorder("="), copy=True)
+    return Frames(array=array, photometric=photometric, transfer_syntax=syntax)
+
+
+def write_frames(ds: Dataset, frames: Frames) -> UID:
+    """Store ``frames`` as the dataset's Pixel Data; return the transfer syntax used."""
+    source = frames.transfer_syntax
+    if source in _LITTLE_ENDIAN_NATIVE and frames.photometric == ds.PhotometricInterpretation:
+        ds.PixelData = _native_bytes(ds, frames.array)
+        return source
+    try:
+        if not source.is_little_endian:
+            _to_little_endian(ds)
+        ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        ds.set_pixel_data(
+            frames.array if frames.count > 1 else frames.array[0],
+            frames.photometric,
+            int(ds.BitsStored),
+            generate_instance_uid=False,
+        )
+        if source in _REENCODE:
+            ds.compress(source, generate_instance_uid=False)
+    except Exception as exc:  # an encoder failure must quarantine, never write
+        raise PixelCleaningError(f"cannot encode cleaned pixel data: {exc}") from exc
+    if source in _ALWAYS_LOSSY:
+        ds.LossyImageCompression = "01"
+    return UID(ds.file_meta.TransferSyntaxUID)
+
+
+def _to_little_endian(ds: Dataset) -> None:
+    """Re-label a big-endian dataset as little endian, swapping the byte-string VRs.
+
+    pydicom converts numeric values by itself when it writes, but leaves
+    OW/OL/OF/OD/OV bytes as read (PS3.5 7.3), so those are swapped here.
+    """
+    widths = {"OW": 2, "OL": 4, "OF": 4, "OD": 8, "OV": 8}
+    for element in ds.iterall():
+        width = widths.get(str(element.VR))
+        if width and element.tag != 0x7FE00010 and element.value:
+            swapped = np.frombuffer(element.value, dtype=f">u{width}").astype(f"<u{width}")
+            element.value = swapped.tobytes()
+    ds.set_original_encoding(False, True, ds.original_character_set)
+
+
+def _native_bytes(ds: Dataset, array: np.ndarray) -> bytes:
+    """Bytes in the original native layout (planar configuration, padding)."""
+    out = array
+    if array.ndim == 4 and int(ds.get("PlanarConfiguration", 0)) == 1:
+        out = array.transpose(0, 3, 1, 2)
+    dtype = np.dtype(f"<{'i' if ds.PixelRepresentation else 'u'}{ds.BitsAllocated // 8}")
+    data = np.ascontiguousarray(out).astype(dtype, copy=False).tobytes()
+    return data + b"\x00" if len(data) % 2 else data

@@ -1,0 +1,194 @@
+"""Find and read the text lines of one frame.
+
+For every rendering of the frame (:mod:`medveil.pixels.views`) the cheap
+candidate search proposes crops, the neural detector finds text lines in
+them, and the recognizer reads each line from the rendering it was found in.
+Lines found in both renderings are merged, keeping every reading (a line is
+redacted if any reading of it is PHI).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from medveil.pixels.candidates import candidate_crops
+from medveil.pixels.ocr import OcrEngine, Reading
+from medveil.pixels.report import Box
+
+# Above this share of the frame, candidate crops are no cheaper than a full scan.
+FULL_SCAN_SHARE = 0.35
+# A full scan brings the frame's longest side to this size, zooming at most
+# 2x (small frames) and shrinking large ones.
+FULL_SCAN_SIDE = 1280
+FULL_SCAN_MAX_SCALE = 2.0
+# Crops are scaled so their letters reach the detector's preferred height,
+# zooming at most MAX_SCALE.
+TARGET_CHARACTER_HEIGHT = 22.0
+MAX_SCALE = 2.0
+# A full scan cannot stretch each line's contrast; local histogram
+# equalisation does the same for the whole frame at once.
+_CLAHE = cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8))
+# Frames up to this size are scanned whole (at up to 2x): candidate search
+# saves little there, and drawn lines (captures, ultrasound calipers) that
+# touch text can hide it from the candidate search.
+SMALL_SIDE = 1024
+# Crops smaller than this many pixels are upscaled to it (at most 2x):
+# detecting in a small crop is cheap, and small text needs the zoom.
+BOOST_PIXELS = 40_000
+# Upscaling stops at this many detector input pixels per crop: a crop that
+# merged a tiny blob with large text must not be blown up as a whole.
+MAX_CROP_PIXELS = 120_000
+# A reading at least this confident is not repeated on another rendering.
+CONFIDENT = 0.9
+
+
+@dataclass
+class Line:
+    """A detected text line with all readings of it."""
+
+    box: Box
+    readings: list[Reading]
+
+    @property
+    def texts(self) -> list[str]:
+        return [r.text for r in self.readings]
+
+    @property
+    def score(self) -> float:
+        return max((r.score for r in self.readings), default=0.0)
+
+
+def find_lines(
+    views: list[np.ndarray],
+    engine: OcrEngine,
+    *,
+    read: bool = True,
+    near: list[Box] | None = None,
+) -> list[Line]:
+    """Detect (and with ``read``, recognize) text in every view.
+
+    ``views[0]`` is the display rendering, any others are masks
+    (:func:`medveil.pixels.views.extremes_view`).
+
+    With ``near`` (the verification pass after redaction), only candidate
+    crops touching one of those boxes are scanned. A line already read
+    confidently in an earlier view is not read again.
+    """
+    lines: list[Line] = []
+    for number, view in enumerate(views):
+        whole = number == 0 and near is None
+        boxes = _detect(view, engine, near, whole, mask=number > 0)
+        if not read:
+            for box in boxes:
+                _add(lines, Line(box, []))
+            continue
+        unread = [b for b in boxes if not _read_confidently(lines, b)]
+        for box in boxes:
+            if box not in unread:
+                _add(lines, Line(box, []))  # grows the line's box; its reading stands
+        crops = [_line_crop(view, box) for box in unread]
+        for box, reading in zip(unread, engine.recognize(crops), strict=True):
+            _add(lines, Line(box, [reading]))
+    return lines
+
+
+def _read_confidently(lines: list[Line], box: Box) -> bool:
+    return any(line.score >= CONFIDENT and _same_line(line.box, box) for line in lines)
+
+
+def _same_line(a: Box, b: Box) -> bool:
+    shared = a.intersection(b)
+    return shared > 0 and shared >= 0.5 * min(a.area, b.area)
+
+
+def _detect(
+    view: np.ndarray, engine: OcrEngine, near: list[Box] | None, whole: bool, *, mask: bool
+) -> list[Box]:
+    """Text boxes in one view.
+
+    With ``whole``, small frames and frames whose candidates cover most of
+    them are scanned whole; otherwise (the extremes mask, the verification
+    pass) only candidate crops are.
+    """
+    rows, columns = view.shape
+    if whole and max(rows, columns) <= SMALL_SIDE:
+        return _full_scan(view, engine)
+    if near is not None and mask:
+        crops = _crops_near(view, near)
+    else:
+        crops = candidate_crops(view, mask=mask)
+    if near is not None:
+        crops = [c for c in crops if any(c[0].intersection(b) for b in near)]
+    if whole and _coverage([box for box, _ in crops], rows, columns) > FULL_SCAN_SHARE:
+        return _full_scan(view, engine)
+    found: list[Box] = []
+    for crop, height in crops:
+        budget = (MAX_CROP_PIXELS / crop.area) ** 0.5
+        boost = min(FULL_SCAN_MAX_SCALE, (BOOST_PIXELS / crop.area) ** 0.5)
+        scale = float(np.clip(TARGET_CHARACTER_HEIGHT / max(height, 1), 0.5, MAX_SCALE))
+        scale = min(max(scale, boost), max(0.5, budget))
+        pixels = _stretch(view[crop.y0 : crop.y1, crop.x0 : crop.x1])
+        for box in engine.detect(pixels, scale):
+            found.append(
+                Box(box.x0 + crop.x0, box.y0 + crop.y0, box.x1 + crop.x0, box.y1 + crop.y0)
+            )
+    return found
+
+
+def _coverage(boxes: list[Box], rows: int, columns: int) -> float:
+    """Share of the frame inside the union of ``boxes`` (on an 8x coarser grid)."""
+    grid = np.zeros((rows // 8 + 1, columns // 8 + 1), dtype=bool)
+    for b in boxes:
+        grid[b.y0 // 8 : b.y1 // 8 + 1, b.x0 // 8 : b.x1 // 8 + 1] = True
+    return float(grid.mean())
+
+
+def _crops_near(view: np.ndarray, near: list[Box]) -> list[tuple[Box, int]]:
+    """Candidate crops of a mask view, searched only in windows around ``near`` boxes."""
+    rows, columns = view.shape
+    windows: list[Box] = []
+    for box in near:
+        window = box.padded(3 * box.height, rows, columns)
+        for other in [w for w in windows if w.intersection(window)]:
+            windows.remove(other)
+            window = window.union(other)
+        windows.append(window)
+    return [
+        (Box(b.x0 + w.x0, b.y0 + w.y0, b.x1 + w.x0, b.y1 + w.y0), height)
+        for w in windows
+        for b, height in candidate_crops(view[w.y0 : w.y1, w.x0 : w.x1], mask=True)
+    ]
+
+
+def _full_scan(view: np.ndarray, engine: OcrEngine) -> list[Box]:
+    """The whole frame at once, scaled so small text reaches the detector's size."""
+    scale = min(FULL_SCAN_MAX_SCALE, FULL_SCAN_SIDE / max(view.shape))
+    return engine.detect(_CLAHE.apply(view), scale)
+
+
+def _stretch(crop: np.ndarray) -> np.ndarray:
+    """Spread a crop's own gray range over 0-255: faint text becomes plain text."""
+    lo, hi = (float(v) for v in np.percentile(crop, [0.5, 99.5]))
+    if hi - lo < 1:
+        return crop
+    return np.clip((crop.astype(np.float32) - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
+
+
+def _line_crop(view: np.ndarray, box: Box) -> np.ndarray:
+    """The line with a little margin, which the recognizer reads best."""
+    pad = max(2, box.height // 6)
+    b = box.padded(pad, *view.shape)
+    return _stretch(view[b.y0 : b.y1, b.x0 : b.x1])
+
+
+def _add(lines: list[Line], new: Line) -> None:
+    """Merge ``new`` into a line it mostly overlaps, else append it."""
+    for line in lines:
+        if _same_line(line.box, new.box):
+            line.box = line.box.union(new.box)
+            line.readings.extend(new.readings)
+            return
+    lines.append(new)

@@ -1,0 +1,68 @@
+"""Burned-in text inside overlay planes (60xx,3000) that the policy keeps.
+
+The Basic profile removes Overlay Data, but an override or the Clean
+Graphics option may keep it; overlays then get the same treatment as pixel
+data: each plane is unpacked to a bitmap, rendered white on black, OCR'd,
+and the bits inside redacted boxes are cleared. Overlays are 1-bit, so the
+fill is "off", which is what an overlay without annotation looks like.
+
+Overlays embedded in the unused high bits of Pixel Data (a retired
+encoding) are removed outright by :func:`medveil.pixels.clean_pixels`,
+which rewrites the pixels from their decoded values (decoding masks the
+unused bits).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydicom.dataset import Dataset
+from pydicom.pixels import pack_bits
+
+from medveil.deid.policy import PixelMode
+from medveil.deid.text import PhiLexicon
+from medveil.errors import PixelCleaningError
+from medveil.pixels.detect import find_lines
+from medveil.pixels.ocr import engine
+from medveil.pixels.phi import PhiJudge, decide
+
+OVERLAY_GROUPS = range(0x6000, 0x6020, 2)
+
+
+def has_embedded_overlays(dataset: Dataset) -> bool:
+    """True when an overlay lives in the high bits of Pixel Data (no OverlayData of its own)."""
+    for group in OVERLAY_GROUPS:
+        position = dataset.get((group, 0x0102))
+        if position is not None and (group, 0x3000) not in dataset and int(position.value or 0):
+            return True
+    return False
+
+
+def clean_overlays(dataset: Dataset, *, mode: PixelMode, phi: PhiLexicon) -> int:
+    """Clear text in every kept overlay plane; return how many planes changed."""
+    if mode == PixelMode.OFF:
+        return 0
+    judge = PhiJudge(phi)
+    changed = 0
+    for group in OVERLAY_GROUPS:
+        if (group, 0x3000) not in dataset:
+            continue
+        try:
+            bitmap = dataset.overlay_array(group).astype(bool)
+        except Exception as exc:  # an overlay we cannot read could hold PHI
+            raise PixelCleaningError(f"cannot decode overlay group {group:04X}: {exc}") from exc
+        planes = bitmap if bitmap.ndim == 3 else bitmap[np.newaxis]
+        dirty = False
+        for plane in planes:
+            view = plane.astype(np.uint8) * 255
+            for line in find_lines([view], engine()):
+                if decide(line, mode, judge, 0).action == "redact":
+                    box = line.box.padded(max(2, line.box.height // 8), *plane.shape)
+                    plane[box.y0 : box.y1, box.x0 : box.x1] = False
+                    dirty = True
+            for line in find_lines([plane.astype(np.uint8) * 255], engine()):
+                if any(judge.is_phi(t) for t in line.texts):
+                    raise PixelCleaningError(f"PHI still readable in overlay group {group:04X}")
+        if dirty:
+            dataset[group, 0x3000].value = pack_bits(planes.ravel().astype(np.uint8))
+            changed += 1
+    return changed

@@ -1,0 +1,142 @@
+"""Decide, in ``phi`` mode, which recognized text lines are PHI.
+
+OCR misreads (``DOE^JOHN`` as ``DOENJOHN``, ``0`` as ``O``) and modalities
+truncate (``PATIENTFI...``), so exact lexicon lookups are not enough. A line
+is PHI when any of these hold:
+
+* the header lexicon finds a span in it (names in every spelling, IDs, dates,
+  phones: :meth:`PhiLexicon.find`);
+* one of its words is within edit distance of a lexicon term word, or a
+  truncation of one (at least :data:`MIN_PREFIX` letters), or the line with
+  spaces and punctuation removed contains a term so compacted;
+* it contains a date, a time of day or a run of :data:`ID_DIGITS` digits
+  (patient IDs and accession numbers that the header no longer holds, as in
+  real ultrasound banners whose ID differs from PatientID).
+
+A line is a clinical marker (kept) only when every word is in
+:data:`MARKERS` or is a short ruler number. A line that is neither is kept
+when the recognizer is confident, and redacted when it is not: an unreadable
+line may be PHI that OCR could not read.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from medveil.deid.policy import PixelMode
+from medveil.deid.text import PhiLexicon
+from medveil.pixels.detect import Line
+from medveil.pixels.report import TextRegion
+
+_MARKER_WORDS = """
+L R LT RT LEFT RIGHT PA AP LAT LATERAL LL RL OBL OBLIQUE PORTABLE PORT ERECT
+SUPINE PRONE UPRIGHT SEMI SEMIERECT DECUB DECUBITUS INSP EXP STANDING SITTING
+WB FLEX EXT AXIAL CM MM MGY KV MAS SID TRAUMA
+左 右 左侧 右侧 立位 卧位 仰卧位 俯卧位 侧位 正位 床旁 站立位
+"""
+MARKERS = frozenset(_MARKER_WORDS.split())
+MIN_PREFIX = 5
+MIN_COMPACT = 4
+ID_DIGITS = 5
+CONFIDENT = 0.85
+MARKER_CONFIDENCE = 0.5
+_RULER_NUMBER = re.compile(r"^\d{1,3}(CM|MM)?$")
+_PATTERNS = (
+    re.compile(r"\d{1,4}\s*[/.\-]\s*\d{1,2}\s*[/.\-]\s*\d{1,4}"),  # 03/02/2017, 2017-03-02
+    re.compile(r"\d{2,4}\s*年\s*\d{1,2}\s*月(\s*\d{1,2}\s*日)?"),  # 2024年3月5日
+    re.compile(r"\d{1,2}\s*:\s*\d{2}(\s*:\s*\d{2})?"),  # 05:24:57
+    re.compile(rf"\d{{{ID_DIGITS},}}"),  # IDs, accession numbers, compact dates
+    re.compile(r"(?i)\b(DOB|D\.O\.B|MRN|NAME|PATIENT|ID|ACC)\b\s*[:#]"),  # labelled fields
+    re.compile(r"(姓名|病历号|住院号|门诊号|出生日期|检查号)"),
+)
+_WORD = re.compile(r"[A-Z0-9]+|[\u3400-\u9fff]+")
+
+
+def normalize(text: str) -> str:
+    """Upper-case NFKC, so full-width digits and letters match their ASCII forms."""
+    return unicodedata.normalize("NFKC", text).upper()
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(normalize(text))
+
+
+class PhiJudge:
+    """Classifies recognized lines against one dataset's lexicon."""
+
+    def __init__(self, lexicon: PhiLexicon) -> None:
+        self._lexicon = lexicon
+        self._term_words = frozenset(
+            w for term in lexicon.terms for w in words(term) if len(w) >= 3 or _is_cjk(w)
+        )
+        # Terms with spacing and punctuation removed: OCR drops the space of
+        # "LI NA" and the caret of "DOE^JOHN".
+        self._compact_terms = frozenset(
+            c for c in ("".join(words(term)) for term in lexicon.terms) if len(c) >= MIN_COMPACT
+        )
+
+    def is_phi(self, text: str) -> bool:
+        if not text.strip():
+            return False
+        if self._lexicon.find(text):
+            return True
+        if any(p.search(normalize(text)) for p in _PATTERNS):
+            return True
+        compact = "".join(words(text))
+        if any(term in compact for term in self._compact_terms):
+            return True
+        return any(self._near_term(w) for w in words(text))
+
+    def _near_term(self, word: str) -> bool:
+        if _is_cjk(word):
+            return any(t in word or (len(word) >= 2 and word in t) for t in self._term_words)
+        if len(word) < 3:
+            return False
+        for term in self._term_words:
+            if word == term or (len(word) >= MIN_PREFIX and term.startswith(word)):
+                return True
+            if len(term) >= MIN_PREFIX and term in word:
+                return True
+            if abs(len(term) - len(word)) <= 2 and len(term) >= 4:
+                allowed = 1 if len(term) < 8 else 2
+                if _edit_distance(word, term, allowed) <= allowed:
+                    return True
+        return False
+
+
+def decide(line: Line, mode: PixelMode, judge: PhiJudge, frame: int) -> TextRegion:
+    """Redact or keep one detected line (``frame`` is recorded in the region)."""
+    if mode == PixelMode.ALL_TEXT:
+        return TextRegion(frame, line.box, "redact", "all-text", line.score)
+    if any(judge.is_phi(text) for text in line.texts):
+        return TextRegion(frame, line.box, "redact", "phi", line.score)
+    best = max(line.readings, key=lambda r: r.score)
+    if best.score >= MARKER_CONFIDENCE and all(is_marker(t) for t in line.texts if t.strip()):
+        return TextRegion(frame, line.box, "keep", "marker", line.score, marker=best.text)
+    if line.score < CONFIDENT:
+        return TextRegion(frame, line.box, "redact", "unreadable", line.score)
+    return TextRegion(frame, line.box, "keep", "text", line.score)
+
+
+def is_marker(text: str) -> bool:
+    """True when every word is a clinical marker or a short ruler number."""
+    found = words(text)
+    return bool(found) and all(w in MARKERS or _RULER_NUMBER.match(w) for w in found)
+
+
+def _is_cjk(word: str) -> bool:
+    return any("\u3400" <= c <= "\u9fff" for c in word)
+
+
+def _edit_distance(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance, stopping early once it exceeds ``limit``."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        if min(current) > limit:
+            return limit + 1
+        previous = current
+    return previous[-1]
