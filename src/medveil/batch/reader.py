@@ -1,0 +1,122 @@
+"""Read input files for the runner, failing on truncation instead of guessing.
+
+Two ways in. :func:`read_full` loads everything, for when the pixel step needs
+the pixels. :func:`read_header` stops at the pixel data and only records where
+its encoded bytes lie (a :class:`PixelSpan`): with ``--pixels off`` those bytes
+go from input to output by ``copy_file_range`` and never enter Python, which
+makes large images cost about as much as a file copy. Elements after the pixel
+data (trailing padding, digital signatures) are dropped on that path.
+
+pydicom is lenient: at the end of a truncated file it warns and returns what it
+got. Here that warning is an error (a half-read header must not pass as
+clean); other reader warnings are real-world noise (invalid values, over-long
+strings) and are returned, deduplicated, as notes for the report.
+"""
+
+from __future__ import annotations
+
+import struct
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import pydicom
+from pydicom.dataset import Dataset
+
+from medveil.errors import DeidentificationError
+
+PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
+MAX_NOTES = 5
+_ITEM, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE0DD
+_LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"UC", b"UN", b"UR", b"UT"}
+
+
+@dataclass(frozen=True)
+class PixelSpan:
+    """The byte range of the whole pixel data element (header included) in ``source``."""
+
+    source: Path
+    start: int
+    end: int
+
+
+def read_full(path: Path, notes: list[str]) -> Dataset:
+    """The complete data set, pixel data included."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds = pydicom.dcmread(path, force=True)
+    _check(ds, caught, notes)
+    return ds
+
+
+def read_header(path: Path, notes: list[str]) -> tuple[Dataset, PixelSpan | None]:
+    """Everything before the pixel data, and where the pixel data element lies."""
+    with warnings.catch_warnings(record=True) as caught, path.open("rb") as fp:
+        warnings.simplefilter("always")
+        ds = pydicom.dcmread(fp, force=True, stop_before_pixels=True)
+        start = fp.tell()
+    _check(ds, caught, notes)
+    size = path.stat().st_size
+    if start >= size:
+        return ds, None
+    implicit, little = ds.original_encoding
+    end = _element_end(path, start, size, implicit is not False, little is not False)
+    return ds, PixelSpan(path, start, end)
+
+
+def has_transfer_syntax(ds: Dataset) -> bool:
+    """Whether the header names its encoding (needed to append raw pixel bytes safely)."""
+    meta = getattr(ds, "file_meta", None)
+    return meta is not None and "TransferSyntaxUID" in meta
+
+
+def _check(ds: Dataset, caught: list[warnings.WarningMessage], notes: list[str]) -> None:
+    for warning in caught:
+        message = str(warning.message)
+        if "End of file" in message:
+            raise DeidentificationError(f"truncated file: {message.split(' in file ')[0]}")
+        if message not in notes and len(notes) < MAX_NOTES:
+            notes.append(message)
+    if len(ds) == 0:
+        raise DeidentificationError("no data elements could be read (truncated or not DICOM)")
+
+
+def _element_end(path: Path, start: int, size: int, implicit: bool, little: bool) -> int:
+    """End offset of the pixel data element at ``start``; raises if it runs past the file."""
+    order = "<" if little else ">"
+    with path.open("rb") as fp:
+        fp.seek(start)
+        head = fp.read(12)
+        if len(head) < 8:
+            raise DeidentificationError("truncated file: pixel data element header")
+        group, element = struct.unpack(f"{order}HH", head[:4])
+        if (group << 16 | element) not in PIXEL_TAGS:
+            raise DeidentificationError(f"unexpected element ({group:04X},{element:04X})")
+        if implicit:
+            (length,), position = struct.unpack(f"{order}L", head[4:8]), start + 8
+        elif head[4:6] in _LONG_VRS:
+            (length,), position = struct.unpack(f"{order}L", head[8:12]), start + 12
+        else:
+            (length,), position = struct.unpack(f"{order}H", head[6:8]), start + 8
+        if length != 0xFFFFFFFF:
+            end = position + length
+        else:
+            end = _encapsulated_end(fp, position, size, order)
+    if end > size:
+        raise DeidentificationError("truncated file: pixel data shorter than its length")
+    return end
+
+
+def _encapsulated_end(fp: BinaryIO, position: int, size: int, order: str) -> int:
+    """Walk the fragment items of encapsulated pixel data up to the sequence delimiter."""
+    while position + 8 <= size:
+        fp.seek(position)
+        group, element, length = struct.unpack(f"{order}HHL", fp.read(8))
+        tag = group << 16 | element
+        if tag == _SEQUENCE_END:
+            return position + 8
+        if tag != _ITEM:
+            raise DeidentificationError(f"malformed encapsulated pixel data at byte {position}")
+        position += 8 + length
+    raise DeidentificationError("truncated file: encapsulated pixel data has no delimiter")

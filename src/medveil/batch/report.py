@@ -1,0 +1,123 @@
+"""The run report: a JSON file for machines and a rich summary for people.
+
+The report names input paths (an operator needs them to find a quarantined
+file), and input paths may contain PHI, so ``medveil deid`` refuses to write it
+inside ``--out``. It
+records the policy actually applied, including ``pixels: off``, so that a data
+set released without pixel cleaning can always be identified as such.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from medveil import __version__
+from medveil.batch.outcome import FileOutcome, Status
+
+
+class BatchReport:
+    """A result sink that accumulates per-file outcomes, counts and timings."""
+
+    def __init__(self, run: dict[str, Any]) -> None:
+        self.run = run  # PHI-free run parameters: preset, options, pixels, layout, workers...
+        self.files: list[dict[str, Any]] = []
+        self.counts: Counter[str] = Counter()
+        self.reasons: Counter[str] = Counter()
+        self.stage_totals: Counter[str] = Counter()
+        self.bytes_in = 0
+        self._started = time.time()
+        self._clock = time.perf_counter()
+        self.wall_s = 0.0
+
+    def accept(self, outcome: FileOutcome) -> None:
+        """Record one outcome (identity records are never copied into the report)."""
+        self.counts[outcome.status.value] += 1
+        if outcome.status is Status.QUARANTINED:
+            self.reasons[outcome.reason or "unknown"] += 1
+        if outcome.status is Status.OK:
+            self.bytes_in += _size(outcome.input)
+        self.stage_totals.update(outcome.timings)
+        self.files.append(
+            {
+                "input": str(outcome.input),
+                "status": outcome.status.value,
+                "output": str(outcome.output) if outcome.output else None,
+                "reason": outcome.reason,
+                "pixels": outcome.pixel_summary,
+                "notes": outcome.notes,
+                "timings_s": {k: round(v, 6) for k, v in outcome.timings.items()},
+            }
+        )
+
+    def close(self) -> None:
+        """Stop the wall clock: the run is over."""
+        self.wall_s = time.perf_counter() - self._clock
+
+    @property
+    def quarantined(self) -> int:
+        """How many files were quarantined (decides the exit code)."""
+        return self.counts[Status.QUARANTINED.value]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document: run parameters, counts, reasons, timings, then every file."""
+        processed = self.counts[Status.OK.value] + self.quarantined
+        return {
+            "medveil_version": __version__,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self._started)),
+            "run": self.run,
+            "counts": {s.value: self.counts[s.value] for s in Status},
+            "quarantine_reasons": dict(self.reasons.most_common()),
+            "timings": {
+                "wall_s": round(self.wall_s, 3),
+                "files_per_s": round(processed / self.wall_s, 2) if self.wall_s else None,
+                "mb_in_per_s": round(self.bytes_in / 1e6 / self.wall_s, 2) if self.wall_s else None,
+                "stage_totals_s": {k: round(v, 3) for k, v in self.stage_totals.items()},
+            },
+            "files": self.files,
+        }
+
+    def write(self, path: Path) -> None:
+        """Write the JSON report atomically (callers keep it out of ``--out``: it names inputs)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        os.replace(tmp, path)
+
+    def print_summary(self, console: Console) -> None:
+        """Counts, the pixel mode and the quarantined files with their reasons."""
+        table = Table(title="medveil deid", show_header=True)
+        table.add_column("status")
+        table.add_column("files", justify="right")
+        for status in Status:
+            table.add_row(status.value, str(self.counts[status.value]))
+        console.print(table)
+        processed = self.counts[Status.OK.value] + self.quarantined
+        rate = processed / self.wall_s if self.wall_s else 0.0
+        console.print(
+            f"pixels: {self.run.get('pixels')}  preset: {self.run.get('preset')}  "
+            f"wall: {self.wall_s:.2f} s  ({rate:.1f} files/s)"
+        )
+        problems = [f for f in self.files if f["status"] != Status.OK.value]
+        if problems:
+            detail = Table(title="not written", show_header=True)
+            detail.add_column("status")
+            detail.add_column("file")
+            detail.add_column("reason", overflow="fold")
+            for entry in problems:
+                detail.add_row(entry["status"], Path(entry["input"]).name, entry["reason"] or "")
+            console.print(detail)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

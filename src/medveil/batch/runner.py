@@ -1,0 +1,291 @@
+"""Run a de-identification batch over worker processes, fail closed per file.
+
+Each worker reads a file, runs the header engine, cleans pixels (unless the
+policy's pixel mode is ``off``) and stages the result as a fsynced hidden
+temporary file next to its destination. The parent receives the outcomes in
+input order, commits each staged file with ``os.replace`` (so duplicate
+instances are detected by a single process, and the first one wins), then hands
+the outcome to every sink. Any exception while a file is processed quarantines
+that file -- nothing of it appears under ``--out`` -- and the batch goes on.
+
+When no pixel operation is needed (``--pixels off``) the pixel data is never
+even loaded: the worker reads the header only and the writer appends the
+encoded pixel data element byte for byte from the input (see ``reader``).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Generator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
+from typing import TYPE_CHECKING
+
+from pydicom.dataset import Dataset
+
+from medveil.batch.discover import Candidate, Discovery
+from medveil.batch.layout import Layout, relative_output
+from medveil.batch.outcome import FileOutcome, ResultSink, Status, wants_identity
+from medveil.batch.reader import PIXEL_TAGS, PixelSpan, has_transfer_syntax, read_full, read_header
+from medveil.batch.writer import remove_staged, stage_dataset
+from medveil.deid.policy import PixelMode
+from medveil.errors import DeidentificationError, UsageError
+
+if TYPE_CHECKING:
+    from medveil.deid.crosswalk import Crosswalk
+    from medveil.deid.engine import Deidentifier, DeidResult
+    from medveil.deid.policy import Policy
+
+
+#: Header-only files per extra worker process before a pool pays for its start-up.
+FILES_PER_WORKER = 8
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything a worker needs to de-identify files the same way as its siblings."""
+
+    policy: Policy
+    secret: bytes = field(repr=False)
+    out: Path
+    layout: Layout = Layout.STUDY
+    workers: int = 1
+    crosswalk: Crosswalk | None = None
+
+
+@dataclass
+class _Processed:
+    """A worker's answer: the outcome and, when it succeeded, the staged temp file."""
+
+    outcome: FileOutcome
+    staged: Path | None = None
+
+
+class _Worker:
+    """Per-process state: one engine built once, reused for every file."""
+
+    def __init__(self, config: RunConfig, collect_identity: bool) -> None:
+        from medveil.deid.engine import Deidentifier
+        from medveil.deid.pseudonyms import Pseudonymizer
+
+        self.config = config
+        self.collect_identity = collect_identity
+        self.engine: Deidentifier = Deidentifier(
+            config.policy, Pseudonymizer(config.secret, config.crosswalk)
+        )
+
+    def process(self, candidate: Candidate) -> _Processed:
+        """Read, de-identify, clean pixels, stage; any exception quarantines this file."""
+        timings: dict[str, float] = {}
+        start = last = time.perf_counter()
+
+        def lap(stage: str) -> None:
+            nonlocal last
+            now = time.perf_counter()
+            timings[stage] = now - last
+            last = now
+
+        notes: list[str] = []
+        try:
+            ds, pixels = self._read(candidate.path, notes)
+            lap("read")
+            result = self.engine.run(ds)
+            lap("deid")
+            pixel_summary = self._clean_pixels(result)
+            lap("pixels")
+            if pixels is not None:
+                _check_same_encoding(ds, result.dataset)
+            identity = result.identity_record() if self.collect_identity else None
+            relative = relative_output(
+                self.config.layout,
+                result.dataset,
+                result.patient_pseudonym,
+                _mirror_source(candidate),
+            )
+            dest = self.config.out / relative
+            staged = stage_dataset(result.dataset, dest, pixels)
+            lap("write")
+        except Exception as exc:  # fail closed: every error quarantines this file only
+            timings["total"] = time.perf_counter() - start
+            reason = f"{type(exc).__name__}: {exc}"
+            return _Processed(
+                FileOutcome(
+                    candidate.path, Status.QUARANTINED, reason=reason, timings=timings, notes=notes
+                )
+            )
+        timings["total"] = time.perf_counter() - start
+        outcome = FileOutcome(
+            candidate.path,
+            Status.OK,
+            output=dest,
+            timings=timings,
+            identity=identity,
+            pixel_summary=pixel_summary,
+            notes=notes,
+        )
+        return _Processed(outcome, staged)
+
+    def _read(self, path: Path, notes: list[str]) -> tuple[Dataset, PixelSpan | None]:
+        """Header only when the pixels stay untouched (their bytes are copied later)."""
+        if self.config.policy.pixels is PixelMode.OFF:
+            ds, pixels = read_header(path, notes)
+            if pixels is None or has_transfer_syntax(ds):
+                return ds, pixels
+            notes.clear()  # no declared encoding to append raw bytes in: read it all
+        return read_full(path, notes), None
+
+    def _clean_pixels(self, result: DeidResult) -> str | None:
+        """Run the pixel step unless the policy turned it off; ``None`` means skipped."""
+        mode = self.config.policy.pixels
+        if mode is PixelMode.OFF:
+            return None
+        from medveil.pixels import clean_pixels
+
+        return str(clean_pixels(result.dataset, mode=mode, phi=result.lexicon))
+
+
+def _check_same_encoding(source: Dataset, output: Dataset) -> None:
+    """Raw pixel bytes may only be appended to a header in the encoding they were read in."""
+    before = source.file_meta.get("TransferSyntaxUID")
+    after = getattr(output, "file_meta", Dataset()).get("TransferSyntaxUID")
+    if before != after or max(output.keys(), default=0) >= min(PIXEL_TAGS):
+        raise DeidentificationError("header changed encoding: pixel data cannot be carried over")
+
+
+def _mirror_source(candidate: Candidate) -> PurePath:
+    """Input path relative to the parent of its input root, so two roots never collide."""
+    base = candidate.root.parent if candidate.root.parent != candidate.root else candidate.root
+    return candidate.path.relative_to(base)
+
+
+_WORKER: _Worker | None = None
+
+
+def _init_worker(config: RunConfig, collect_identity: bool) -> None:
+    """Pool initializer: build the engine once per worker process."""
+    global _WORKER
+    _WORKER = _Worker(config, collect_identity)
+
+
+def _process_in_worker(candidate: Candidate) -> _Processed:
+    assert _WORKER is not None, "worker initializer did not run"
+    return _WORKER.process(candidate)
+
+
+class BatchRunner:
+    """De-identify discovered files into ``config.out`` and feed every outcome to sinks."""
+
+    def __init__(self, config: RunConfig, sinks: Sequence[ResultSink] = ()) -> None:
+        if config.workers < 1:
+            raise UsageError("--workers must be at least 1")
+        self.config = config
+        self.sinks = list(sinks)
+        self._claimed: dict[Path, Path] = {}  # output -> input that claimed it
+
+    def run(
+        self, discovery: Discovery, *, on_outcome: Callable[[FileOutcome], None] | None = None
+    ) -> Counter[Status]:
+        """Process everything; return the count of outcomes per status.
+
+        Sinks are closed at the end even when one of them raised, and the
+        exception is re-raised: a sink failure (vault, audit) aborts the run,
+        and files staged but not yet committed are removed.
+        """
+        _refuse_inputs_inside(self.config.out, discovery)
+        counts: Counter[Status] = Counter()
+        outcomes = self._outcomes(discovery)
+        try:
+            for outcome in outcomes:
+                counts[outcome.status] += 1
+                for sink in self.sinks:
+                    sink.accept(outcome)
+                if on_outcome is not None:
+                    on_outcome(outcome)
+        except BaseException:
+            outcomes.close()  # stops the pool: queued files are cancelled, running ones end
+            remove_staged(self.config.out)
+            raise
+        finally:
+            for sink in self.sinks:
+                sink.close()
+        return counts
+
+    def _outcomes(self, discovery: Discovery) -> Generator[FileOutcome, None, None]:
+        yield from discovery.rejected
+        with closing(self._processed(discovery.candidates)) as processed_files:
+            for processed in processed_files:
+                yield self._commit(processed)
+
+    def _processed(self, candidates: list[Candidate]) -> Generator[_Processed, None, None]:
+        collect = any(wants_identity(s) for s in self.sinks)
+        workers = self._worker_count(len(candidates))
+        if workers == 1:
+            worker = _Worker(self.config, collect)
+            yield from (worker.process(c) for c in candidates)
+            return
+        done = 0
+        pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=_context(),
+            initializer=_init_worker,
+            initargs=(self.config, collect),
+        )
+        try:
+            for processed in pool.map(_process_in_worker, candidates):
+                done += 1
+                yield processed
+        except BrokenProcessPool:
+            # A worker died (crash in a native decoder, out of memory): we cannot tell
+            # which file did it, so every unfinished file is quarantined, none written.
+            reason = "worker process crashed; rerun these files with --workers 1 to isolate"
+            remove_staged(self.config.out)  # results of finished files were lost with the pool
+            for candidate in candidates[done:]:
+                yield _Processed(FileOutcome(candidate.path, Status.QUARANTINED, reason=reason))
+        finally:  # also on an aborted run (generator closed): do not process the rest
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _worker_count(self, files: int) -> int:
+        """Processes worth starting: a pool costs about a second to start, which header-only
+        work (tens of milliseconds a file) repays only from a few files per worker on."""
+        per_worker = 1 if self.config.policy.pixels is not PixelMode.OFF else FILES_PER_WORKER
+        return max(1, min(self.config.workers, files // per_worker))
+
+    def _commit(self, processed: _Processed) -> FileOutcome:
+        """Move a staged file into place, unless an earlier input already claimed the path."""
+        outcome, staged = processed.outcome, processed.staged
+        if staged is None or outcome.output is None:
+            return outcome
+        first = self._claimed.get(outcome.output)
+        if first is not None:
+            staged.unlink(missing_ok=True)
+            outcome.status = Status.SKIPPED
+            outcome.reason = f"duplicate: same output path as {first.name}"
+            outcome.output = None
+            return outcome
+        os.replace(staged, outcome.output)
+        self._claimed[outcome.output] = outcome.input
+        return outcome
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """``forkserver`` where available: forking a parent that runs a progress thread is unsafe."""
+    if sys.platform.startswith("linux"):
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["medveil.batch.runner", "medveil.deid.engine"])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+def _refuse_inputs_inside(out: Path, discovery: Discovery) -> None:
+    """Never let a run write where its inputs live (it could replace an original)."""
+    out = out.resolve()
+    for candidate in discovery.candidates:
+        if candidate.path.is_relative_to(out):
+            raise UsageError(f"input {candidate.path} lies inside --out {out}")

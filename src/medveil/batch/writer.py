@@ -1,0 +1,103 @@
+"""Atomic file writes, so that ``--out`` never holds a half-written file.
+
+A file is first *staged*: written to a hidden temporary name in its destination
+folder and flushed to disk (``fdatasync``: the data and the size, all a later
+read needs; ``fsync`` where the OS lacks it). Committing it is a single
+``os.replace`` over the destination, so a crash leaves either nothing, the
+previous file, or a stray hidden ``.*.part`` file (swept when a run aborts) --
+never a truncated DICOM file that looks complete. Files are created private
+(mode 0600, ``mkstemp``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+from pydicom.dataset import Dataset
+
+from medveil.batch.reader import PixelSpan
+from medveil.errors import DeidentificationError
+
+CLEAN_PREAMBLE = b"\0" * 128
+STAGED_SUFFIX = ".part"
+
+
+def stage_dataset(ds: Dataset, dest: Path, pixels: PixelSpan | None = None) -> Path:
+    """Write ``ds`` as a Part-10 file next to ``dest``; return the staged path to commit.
+
+    With ``pixels``, the pixel data element is appended byte for byte from the
+    input file: ``ds`` must then hold only the header, in the input's encoding.
+    """
+
+    def fill(fh: BinaryIO) -> None:
+        # The 128-byte preamble is free-form (some modalities put a TIFF header or
+        # text there); nothing in a de-identified file may come from it.
+        ds.preamble = CLEAN_PREAMBLE
+        ds.save_as(fh, enforce_file_format=True)
+        if pixels is not None:
+            fh.flush()
+            _copy_range(pixels, fh)
+
+    return _stage(dest, fill)
+
+
+def copy_file(src: Path, dest: Path) -> None:
+    """Copy ``src`` to ``dest`` atomically (used for quarantine copies of originals)."""
+
+    def _copy(fh: BinaryIO) -> None:
+        with src.open("rb") as source:
+            shutil.copyfileobj(source, fh, 1 << 20)
+
+    os.replace(_stage(dest, _copy), dest)
+
+
+_sync = getattr(os, "fdatasync", os.fsync)
+
+
+def remove_staged(out: Path) -> None:
+    """Delete uncommitted staged files under ``out`` (after an aborted run)."""
+    if out.is_dir():
+        for stray in out.rglob(f".*{STAGED_SUFFIX}"):
+            stray.unlink(missing_ok=True)
+
+
+def _copy_range(span: PixelSpan, fh: BinaryIO) -> None:
+    """Append ``span`` of its source to ``fh``, in the kernel where the OS allows."""
+    offset, end = span.start, span.end
+    with span.source.open("rb") as source:
+        copy_range = getattr(os, "copy_file_range", None)
+        try:
+            while copy_range is not None and offset < end:
+                copied = copy_range(source.fileno(), fh.fileno(), end - offset, offset)
+                if copied == 0:
+                    break
+                offset += copied
+        except OSError:  # cross-device or unsupported file system: finish with plain reads
+            pass
+        source.seek(offset)
+        while offset < end:
+            chunk = source.read(min(end - offset, 1 << 20))
+            if not chunk:
+                raise DeidentificationError("input shrank while its pixel data was copied")
+            fh.write(chunk)
+            offset += len(chunk)
+
+
+def _stage(dest: Path, fill: Callable[[BinaryIO], object]) -> Path:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=".", suffix=STAGED_SUFFIX)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fill(fh)
+            fh.flush()
+            _sync(fh.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp

@@ -1,0 +1,351 @@
+"""``medveil deid`` end to end: the real console script on real files.
+
+Covers discovery (folders, preamble-less files, DICOMDIR, non-DICOM), the
+study and mirror layouts, fail-closed quarantine, atomic output (no stray
+temporary files), untouched inputs, exit codes and the JSON report. The last
+test drives the runner as a library, with a sink that fails mid-run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pydicom
+import pytest
+from pydicom.fileset import FileSet
+
+import phi_corpus
+from medveil.batch.discover import discover
+from medveil.batch.outcome import FileOutcome, Status
+from medveil.batch.runner import BatchRunner, RunConfig
+from medveil.deid.policy import PixelMode, Policy
+from medveil.errors import MedveilError
+
+Medveil = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """Relative path -> SHA-256 of every file under ``root``."""
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def output_files(out: Path) -> list[Path]:
+    return sorted(p for p in out.rglob("*") if p.is_file())
+
+
+def read_report(path: Path) -> dict[str, Any]:
+    report: dict[str, Any] = json.loads(path.read_text())
+    return report
+
+
+@pytest.fixture
+def mixed_folder(
+    tmp_path: Path, phi_files: list[phi_corpus.CorpusFile], pydicom_samples: Path
+) -> Path:
+    """Good files, a garbage one, a truncated one, a text file, a DICOMDIR and a raw data set."""
+    folder = tmp_path / "in"
+    (folder / "sub" / "deeper").mkdir(parents=True)
+    shutil.copy(phi_files[0].path, folder / "good1.dcm")
+    shutil.copy(phi_files[1].path, folder / "sub" / "deeper" / "good2")  # no extension
+    # A Part-10 marker followed by noise, and a file cut short inside its pixel data.
+    (folder / "sub" / "garbage.dcm").write_bytes(b"\0" * 128 + b"DICM" + bytes(range(256)) * 4)
+    data = phi_files[2].path.read_bytes()
+    (folder / "truncated.dcm").write_bytes(data[:-100])
+    (folder / "notes.txt").write_text("not a DICOM file, skip me\n")
+    # A data set without preamble/file meta, as old archives store them.
+    ds = pydicom.dcmread(phi_files[3].path)
+    del ds.file_meta
+    ds.save_as(folder / "sub" / "raw_no_preamble", implicit_vr=True, little_endian=True)
+    # A DICOMDIR indexing a copy of a good file.
+    fileset = FileSet()
+    fileset.add(pydicom.dcmread(phi_files[0].path))
+    fileset.write(tmp_path / "media")
+    shutil.copy(tmp_path / "media" / "DICOMDIR", folder / "DICOMDIR")
+    return folder
+
+
+def test_study_layout_report_and_untouched_inputs(
+    medveil: Medveil, phi_root: Path, phi_files: list[phi_corpus.CorpusFile], tmp_path: Path
+) -> None:
+    before = tree_digest(phi_root)
+    out, report_path = tmp_path / "out", tmp_path / "report.json"
+    result = medveil("deid", phi_root, "--out", out, "--pixels", "off", "--report", report_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert tree_digest(phi_root) == before
+
+    files = output_files(out)
+    assert len(files) == len(phi_files)
+    for path in files:
+        parts = path.relative_to(out).parts
+        assert len(parts) == 4
+        ds = pydicom.dcmread(path)
+        assert parts == (
+            str(ds.PatientID),
+            ds.StudyInstanceUID,
+            ds.SeriesInstanceUID,
+            f"{ds.SOPInstanceUID}.dcm",
+        )
+        assert ds.file_meta.MediaStorageSOPInstanceUID == ds.SOPInstanceUID
+
+    report = read_report(report_path)
+    assert report["run"]["pixels"] == "off"
+    assert report["run"]["preset"] == "research"
+    assert report["counts"] == {"ok": len(phi_files), "quarantined": 0, "skipped": 0, "dropped": 0}
+    assert all(f["status"] == "ok" and f["output"] for f in report["files"])
+    assert report["timings"]["wall_s"] > 0
+    assert "pixels: off" in result.stdout
+
+
+def test_fail_closed_batch_goes_on(medveil: Medveil, mixed_folder: Path, tmp_path: Path) -> None:
+    before = tree_digest(mixed_folder)
+    out, quarantine, report_path = tmp_path / "out", tmp_path / "q", tmp_path / "r.json"
+    result = medveil(
+        "deid", mixed_folder, "--out", out, "--pixels", "off",
+        "--quarantine", quarantine, "--report", report_path, "--workers", "2",
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert tree_digest(mixed_folder) == before
+
+    report = read_report(report_path)
+    status = {Path(f["input"]).name: f for f in report["files"]}
+    assert status["good1.dcm"]["status"] == "ok"
+    assert status["good2"]["status"] == "ok"
+    assert status["raw_no_preamble"]["status"] == "ok"
+    assert status["notes.txt"]["status"] == "skipped"
+    assert status["DICOMDIR"]["status"] == "dropped"
+    for broken in ("garbage.dcm", "truncated.dcm"):
+        assert status[broken]["status"] == "quarantined"
+        assert status[broken]["reason"]
+        assert status[broken]["output"] is None
+
+    # Only the three good files are under --out: no DICOMDIR, no partial or temp files.
+    files = output_files(out)
+    assert len(files) == 3
+    assert not [p for p in out.rglob("*") if p.name.startswith(".") or p.name == "DICOMDIR"]
+    # Quarantine holds byte-identical copies of the originals plus a manifest with reasons.
+    manifest = json.loads((quarantine / "quarantine.json").read_text())
+    assert {Path(e["input"]).name for e in manifest} == {"garbage.dcm", "truncated.dcm"}
+    for entry in manifest:
+        assert (quarantine / entry["copy"]).read_bytes() == Path(entry["input"]).read_bytes()
+        assert entry["reason"]
+
+
+def test_unprocessable_file_is_quarantined(
+    medveil: Medveil, tmp_path: Path, phi_files: list[phi_corpus.CorpusFile]
+) -> None:
+    """A readable file that processing refuses is quarantined with the reason, never written.
+
+    Without a SOP Instance UID a file can be neither placed nor traced, so the
+    run must refuse it whether the engine or the layout notices first.
+    """
+    folder = tmp_path / "in"
+    folder.mkdir()
+    ds = pydicom.dcmread(phi_files[0].path)
+    del ds.SOPInstanceUID
+    del ds.file_meta.MediaStorageSOPInstanceUID
+    ds.save_as(folder / "no_instance_uid.dcm")
+    shutil.copy(phi_files[1].path, folder / "good.dcm")
+    out, report_path = tmp_path / "out", tmp_path / "r.json"
+    result = medveil("deid", folder, "--out", out, "--pixels", "off", "--report", report_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    report = read_report(report_path)
+    by_name = {Path(f["input"]).name: f for f in report["files"]}
+    assert by_name["no_instance_uid.dcm"]["status"] == "quarantined"
+    assert "SOPInstanceUID" in by_name["no_instance_uid.dcm"]["reason"]
+    assert by_name["good.dcm"]["status"] == "ok"
+    assert len(output_files(out)) == 1
+    assert report["quarantine_reasons"] == {by_name["no_instance_uid.dcm"]["reason"]: 1}
+
+
+def test_rerun_is_stable_and_duplicates_are_skipped(
+    medveil: Medveil, phi_files: list[phi_corpus.CorpusFile], tmp_path: Path
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(phi_files[0].path, folder / "a.dcm")
+    shutil.copy(phi_files[0].path, folder / "copy_of_a.dcm")
+    out, report_path = tmp_path / "out", tmp_path / "r.json"
+    first = medveil("deid", folder, "--out", out, "--pixels", "off", "--report", report_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    report = read_report(report_path)
+    assert report["counts"]["ok"] == 1 and report["counts"]["skipped"] == 1
+    assert "duplicate" in next(f["reason"] for f in report["files"] if f["status"] == "skipped")
+    paths = [p.relative_to(out) for p in output_files(out)]
+    again = medveil("deid", folder, "--out", out, "--pixels", "off", "--workers", "1")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert [p.relative_to(out) for p in output_files(out)] == paths  # same pseudonyms, same paths
+
+
+def test_mirror_layout_warns_and_keeps_names(
+    medveil: Medveil, phi_files: list[phi_corpus.CorpusFile], tmp_path: Path
+) -> None:
+    folder = tmp_path / "in"
+    (folder / "series").mkdir(parents=True)
+    shutil.copy(phi_files[0].path, folder / "series" / "IM1.dcm")
+    out = tmp_path / "out"
+    result = medveil("deid", folder, "--out", out, "--pixels", "off", "--layout", "mirror")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PHI" in result.stderr
+    assert (out / "in" / "series" / "IM1.dcm").is_file()
+
+
+def test_output_inside_input_is_not_read_back(
+    medveil: Medveil, phi_files: list[phi_corpus.CorpusFile], tmp_path: Path
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(phi_files[0].path, folder / "a.dcm")
+    for _ in range(2):  # the second run must not de-identify the first run's output
+        result = medveil("deid", folder, "--out", folder / "clean", "--pixels", "off")
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert len(output_files(folder / "clean")) == 1
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--option", "no-such-option"], "unknown --option"),
+        (["--profile", "nope"], "nope"),
+        (["--pixels", "sometimes"], "--pixels"),
+        (["--quarantine", "{out}/q"], "--quarantine"),
+        (["--report", "{out}/report.json"], "--report"),
+        (["--policy", "{tmp}/missing.yaml"], "--policy"),
+        (["--crosswalk", "{tmp}/missing.csv"], "--crosswalk"),
+    ],
+)
+def test_usage_errors_exit_2(
+    medveil: Medveil,
+    phi_files: list[phi_corpus.CorpusFile],
+    tmp_path: Path,
+    extra: list[str],
+    message: str,
+) -> None:
+    out = tmp_path / "out"
+    args = [a.format(out=out, tmp=tmp_path) for a in extra]
+    result = medveil("deid", phi_files[0].path, "--out", out, "--pixels", "off", *args)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert message in result.stderr
+    assert not out.exists() or not output_files(out)
+
+
+def test_missing_input_and_input_inside_out_exit_2(
+    medveil: Medveil, phi_files: list[phi_corpus.CorpusFile], tmp_path: Path
+) -> None:
+    missing = medveil("deid", tmp_path / "nope", "--out", tmp_path / "out", "--pixels", "off")
+    assert missing.returncode == 2
+    assert "does not exist" in missing.stderr
+    out = tmp_path / "out2"
+    (out / "in").mkdir(parents=True)
+    shutil.copy(phi_files[0].path, out / "in" / "a.dcm")
+    inside = medveil("deid", out / "in", "--out", out, "--pixels", "off")
+    assert inside.returncode == 2
+    assert "inside --out" in inside.stderr
+
+
+def test_default_pixel_mode_is_phi_and_recorded(
+    medveil: Medveil, phi_files: list[phi_corpus.CorpusFile], tmp_path: Path
+) -> None:
+    report_path = tmp_path / "r.json"
+    small = next(f for f in phi_files if f.base == "ct")
+    result = medveil("deid", small.path, "--out", tmp_path / "out", "--report", report_path)
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    report = read_report(report_path)
+    assert report["run"]["pixels"] == "phi"
+    assert "clean-pixel-data" in report["run"]["options"]
+
+
+def test_review_without_pixels_warns(
+    medveil: Medveil, phi_files: list[phi_corpus.CorpusFile], tmp_path: Path
+) -> None:
+    result = medveil(
+        "deid", phi_files[0].path, "--out", tmp_path / "out", "--pixels", "off",
+        "--review", tmp_path / "review",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "--review has no effect" in result.stderr
+
+
+def test_vault_receives_identity(
+    medveil: Medveil, phi_files: list[phi_corpus.CorpusFile], tmp_path: Path
+) -> None:
+    vault = tmp_path / "vault.db"
+    result = medveil(
+        "deid", phi_files[0].path, phi_files[1].path, "--out", tmp_path / "out",
+        "--pixels", "off", "--vault", vault, "--workers", "2",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert vault.exists()
+
+
+def test_demo_finds_the_sample_packages() -> None:
+    from medveil.commands.demo import sample_files
+
+    names = {p.name for p in sample_files()}
+    assert {"RG1_UNCR.dcm", "bad_sequence.dcm", "cat.dcm", "GREYSCALE_IMAGE.dcm"} <= names
+    assert not [n for n in names if n.endswith(".zip")]
+
+
+def test_crosswalk_pseudonyms_reach_every_worker(
+    medveil: Medveil, phi_root: Path, phi_files: list[phi_corpus.CorpusFile], tmp_path: Path
+) -> None:
+    """Site-fixed subject IDs are used in the header and the layout, in a worker pool too."""
+    crosswalk = tmp_path / "crosswalk.csv"
+    subject = phi_files[0].patient_id
+    crosswalk.write_text(f"original,replacement\n{subject},TRIAL-001\n")
+    out = tmp_path / "out"
+    result = medveil(
+        "deid", phi_root, "--out", out, "--pixels", "off", "--crosswalk", crosswalk,
+        "--workers", "2",
+    )  # fmt: skip
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    ids = {pydicom.dcmread(p).PatientID: p.relative_to(out).parts[0] for p in output_files(out)}
+    assert ids.get("TRIAL-001") == "TRIAL-001"
+    expected = sum(f.patient_id == subject for f in phi_files)
+    assert len([p for p in output_files(out) if p.relative_to(out).parts[0] == "TRIAL-001"]) == (
+        expected
+    )
+
+
+class _FailingVault:
+    """A result sink that fails on its third file, as a full disk or a locked vault would."""
+
+    wants_identity = True
+
+    def __init__(self) -> None:
+        self.accepted = 0
+        self.closed = False
+
+    def accept(self, outcome: FileOutcome) -> None:
+        self.accepted += 1
+        if self.accepted == 3:
+            raise MedveilError("vault unavailable")
+        if outcome.status is Status.OK:  # asked for identity: every written file carries it
+            assert outcome.identity is not None
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_sink_failure_stops_the_run_cleanly(
+    phi_root: Path, phi_files: list[phi_corpus.CorpusFile], tmp_path: Path
+) -> None:
+    """The run stops at the failing sink: queued files are cancelled, nothing half-written."""
+    policy = Policy.preset_named("research")
+    policy = Policy(options=policy.options, preset="research", pixels=PixelMode.OFF)
+    out, sink = tmp_path / "out", _FailingVault()
+    config = RunConfig(policy=policy, secret=b"k" * 32, out=out, workers=2)
+    with pytest.raises(MedveilError, match="vault unavailable"):
+        BatchRunner(config, [sink]).run(discover([phi_root]))
+    assert sink.closed
+    assert not [p for p in out.rglob("*") if p.name.endswith(".part")]
+    assert len(output_files(out)) < len(phi_files)
