@@ -234,3 +234,30 @@ def test_pydicom_charset_corpus_roundtrips(path: str) -> None:
     back, _ = roundtrip(ds)
     assert texts(back) == before
     assert back.get("SpecificCharacterSet") in (UTF8, None)
+
+
+@pytest.mark.parametrize(
+    ("charset", "codec", "name"),
+    [
+        ("\\ISO 2022 IR 58", "gb2312", "欧阳^震华"),
+        ("ISO 2022 IR 6\\ISO 2022 IR 149", "euc_kr", "김^철수"),
+    ],
+)
+def test_g1_multibyte_text_without_its_escape_sequence_is_read_as_declared(
+    charset: str, codec: str, name: str
+) -> None:
+    """Writers (pydicom among them) omit ESC $ ) A before GB 2312 bytes: still GB 2312."""
+    raw = (
+        element(0x0008, 0x0005, "CS", charset.encode())
+        + element(
+            0x0008,
+            0x0080,
+            "LO",
+            b"Ward " + "病房".encode("gb2312" if "58" in charset else "euc_kr"),
+        )
+        + element(0x0010, 0x0010, "PN", b"Ouyang^Zhenhua=" + name.encode(codec))
+    )
+    ds = read(raw)
+    decode_text(ds)
+    assert str(ds.PatientName) == f"Ouyang^Zhenhua={name}"
+    assert ds.InstitutionName == "Ward 病房"

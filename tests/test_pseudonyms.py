@@ -58,8 +58,17 @@ def test_well_known_uids_unchanged(uid: str) -> None:
     assert Pseudonymizer(KEY_A).uid(uid) == uid
 
 
-def test_dicom_root_uids_unchanged_even_when_not_in_pydicom() -> None:
-    assert Pseudonymizer(KEY_A).uid("1.2.840.10008.5.1.4.1.1.999") == "1.2.840.10008.5.1.4.1.1.999"
+def test_uids_under_the_dicom_root_are_replaced_unless_standard() -> None:
+    """F23: devices mint instance UIDs under 1.2.840.10008. (SOP Class UID + DOB + MRN)."""
+    p = Pseudonymizer(KEY_A)
+    planted = "1.2.840.10008.5.1.4.1.1.2.19610417.7734921.1"
+    assert p.uid(planted).startswith("2.25.")
+    assert p.uid("1.2.840.10008.20240305.7734921").startswith("2.25.")
+    assert p.uid("1.2.840.10008.5.1.4.1.1.2") == "1.2.840.10008.5.1.4.1.1.2"
+
+
+def test_external_coding_scheme_uids_unchanged() -> None:
+    assert Pseudonymizer(KEY_A).uid("2.16.840.1.113883.6.96") == "2.16.840.1.113883.6.96"
 
 
 def test_uid_padding_is_ignored_and_empty_stays_empty() -> None:

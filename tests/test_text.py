@@ -110,7 +110,121 @@ def test_other_scripts_cyrillic_on_word_boundaries_korean_as_substrings() -> Non
 def test_single_cjk_characters_and_initials_alone_are_not_terms(lexicon: PhiLexicon) -> None:
     assert "王" not in lexicon.terms and "小" not in lexicon.terms
     assert "J" not in lexicon.terms and "J." not in lexicon.terms
-    assert removed(lexicon, "王医生 and J alone") == []
+    assert removed(lexicon, "王 and J alone") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("seen by Dr Thistlewaite, MRN pending", ["Thistlewaite"]),
+        ("Dr. John Smythe-Okafor reviewed", ["John Smythe-Okafor"]),
+        ("Dr.J. Pemberton agrees", ["Pemberton"]),
+        ("Mrs Head anxious", ["Head"]),
+        ("PROF ODEGAARD", ["ODEGAARD"]),
+        ("王医生查房", ["王"]),
+        ("欧阳震华主任签字", ["欧阳震华"]),
+        ("患者：张三", ["张三"]),
+    ],
+)
+def test_names_after_a_title_are_found_without_the_lexicon(text: str, expected: list[str]) -> None:
+    assert removed(PhiLexicon(), text) == expected
+    assert {s.kind for s in PhiLexicon().find(text)} == {"name"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Escort: Rosamund Quillfeather", ["Rosamund Quillfeather"]),
+        ("Contact daughter Imogen at home", ["Imogen"]),
+        ("家属王小明陪同，主治医生赵建国。右肺结节。", ["王小明", "赵建国"]),
+        ("副主任医师查房", []),
+        ("主治医生查房", []),
+    ],
+)
+def test_names_after_relations_and_chinese_roles(text: str, expected: list[str]) -> None:
+    assert removed(PhiLexicon(), text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "from 1600 Pennsylvania Ave NW, Washington, DC 20500.",
+            ["1600 Pennsylvania Ave", "DC 20500"],
+        ),
+        ("at 17 Wrenfield Crescent, Cheltenham GL52 6XQ", ["17 Wrenfield Crescent", "GL52 6XQ"]),
+        ("Previous: Hauptstraße 5, Berlin", ["Hauptstraße 5"]),
+        ("地址：上海市徐汇区漕溪北路88号", ["上海市徐汇区漕溪北路88号"]),
+        ("Clinic 東京都千代田区丸の内1-9-1.", ["東京都千代田区丸の内1-9-1"]),
+        ("call 01684 555 0199", ["01684 555 0199"]),
+        ("97-year-old woman, 97 y/o, aged 97, 97岁", ["97-year-old", "97 y/o", "aged 97", "97岁"]),
+        ("45-year-old, aged 45, 90 mAs, 95%", []),
+        (
+            "DOB 17-IV-1961 / 昭和36年4月17日 / S36.4.17 / 17/04/2504.",
+            ["17-IV-1961", "昭和36年4月17日", "S36.4.17", "17/04/2504"],
+        ),
+        (
+            "INSEE 2 61 04 75 056 123 45; My Number 1234 5678 9012",
+            ["2 61 04 75 056 123 45", "1234 5678 9012"],
+        ),
+        (
+            "IBAN GB82 WEST 1234 5698 7654 32; car AB12 CDE",
+            ["GB82 WEST 1234 5698 7654 32", "AB12 CDE"],
+        ),
+        ("tel (0)20 7946 0958.", ["(0)20 7946 0958"]),
+        ("levels 1 2 3 4 5 6 7 8 9 10, L4-5, T2 5 mm", []),
+    ],
+)
+def test_addresses_and_phones_without_the_lexicon(text: str, expected: list[str]) -> None:
+    assert removed(PhiLexicon(), text) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        ("Müller-Ødegård^Jürgen", "CT for Juergen Mueller-Odegaard", ["Juergen Mueller-Odegaard"]),
+        ("Müller-Ødegård^Jürgen", "MULLER ODEGARD J", ["MULLER", "ODEGARD"]),
+        ("Ju\u0308rgen^Hans", "Jürgen was here", ["Jürgen"]),
+        ("Jürgen^Hans", "Ju\u0308rgen was here", ["Ju\u0308rgen"]),
+        ("Παπαδοπούλου^Ελένη", "ΑΞΟΝΙΚΗ ΠΑΠΑΔΟΠΟΥΛΟΥ ΕΛΕΝΗ", ["ΠΑΠΑΔΟΠΟΥΛΟΥ ΕΛΕΝΗ"]),
+        ("Соловьёв^Пётр", "КТ СОЛОВЬЕВ ПЕТР", ["СОЛОВЬЕВ ПЕТР"]),
+        ("Quillfeather^Ottoline", "CT ＱＵＩＬＬＦＥＡＴＨＥＲ", ["ＱＵＩＬＬＦＥＡＴＨＥＲ"]),
+        (
+            "Quillfeather^Ottoline",
+            "Otto\u200bline Quill\u00adfeather",
+            ["Otto\u200bline Quill\u00adfeather"],
+        ),
+        ("ﾔﾏﾀﾞ^ﾀﾛｳ", "頭部CT ヤマダ タロウ", ["ヤマダ タロウ"]),
+        ("ZHANGWEIMING=张伟明", "CT Zhang Weiming", ["Zhang Weiming"]),
+        ("Liu^Yangfan", "CT LIUYANGFAN", ["LIUYANGFAN"]),
+    ],
+)
+def test_names_match_across_case_width_accents_and_spacing(
+    name: str, text: str, expected: list[str]
+) -> None:
+    ds = Dataset()
+    ds.PatientName = name
+    assert removed(PhiLexicon.from_dataset(ds), text) == expected
+
+
+def test_zero_padded_ids_are_found_without_their_zeros() -> None:
+    ds = Dataset()
+    ds.PatientID = "00042117"
+    assert removed(PhiLexicon.from_dataset(ds), "MRN 42117 rescanned") == ["42117"]
+
+
+def test_clinical_words_next_to_a_name_survive() -> None:
+    ds = Dataset()
+    ds.PatientName = "Quillfeather^Ottoline"
+    lex = PhiLexicon.from_dataset(ds)
+    assert lex.scrub("Pneumothorax Quillfeather right. Metformin Ottoline") == (
+        "Pneumothorax *** right. Metformin ***"
+    )
+
+
+@pytest.mark.parametrize("text", ["Drainage ok", "Dr smith (lower case)", "Mr. 5 mm", "Ms"])
+def test_titles_alone_or_before_lower_case_words_remove_nothing(text: str) -> None:
+    assert removed(PhiLexicon(), text) == []
 
 
 def test_other_person_names_ids_institutions_addresses(lexicon: PhiLexicon) -> None:

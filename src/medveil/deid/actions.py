@@ -43,33 +43,36 @@ exactly the attributes its column lists.
 **Overrides** from the policy file replace the result for their tag.
 
 **Attributes not in the table** are standard attributes PS3.15 does not
-consider identifying and are kept, except: every UI value is treated as
-``U`` (all instance, series, study, frame-of-reference and referenced UIDs
-stay consistent; Retain UIDs keeps them); DA/DT values get what the listed
-dates get: shifted under Modified Dates (so the whole timeline moves
-together), kept under Full Dates, removed otherwise (newer attributes such as
-StudyUpdateDateTime are dates of the patient's care too); a person name (PN)
-is always emptied, since a PN names someone by definition; a public element that
-is not in the dictionary and has VR UN is removed (its meaning is unknown);
-group-length elements are removed (they would be wrong after editing), and
-so is the whole command group (0000,eeee), whatever the table says of its two
-UID rows: it is a DIMSE message header, has no place in a stored object, and
-pydicom refuses to write it. Text kept this way that contains a term of the
-original header's PHI lexicon (a name typed into an attribute PS3.15 does not
-list) is scrubbed, as a safety net; the verification gate checks the rest.
-Overlay Description (60xx,0022) and Overlay Label (60xx,1500), free text the
-table does not list, follow the Overlay Comments row (60xx,4000). A few
-standard attributes identify although the table does not list them
-(:data:`IDENTIFYING_UNLISTED`: the Encrypted Attributes Sequence, birth and
-death dates in an alternative calendar, contact names and URIs, retrieve
-URLs, HL7 instance identifiers, owner IDs, hanging protocol creators and
-users, the issuer of patient ID qualifiers, DICOMDIR file-set IDs and file
-paths): they
-are removed (or given a dummy where Type 1). A kept binary value of
-at most 64 KiB (pixel data excluded) that holds a lexicon term as text is
-removed. Kept dates and times that are not valid DA/DT/TM values are emptied.
+consider identifying and are kept, with these fail-closed exceptions:
+
+* every UI value is ``U`` (instance, series, study, frame-of-reference and
+  referenced UIDs stay consistent everywhere); Retain UIDs keeps them;
+* DA/DT get what listed dates get: shifted under Modified Dates (the whole
+  timeline moves together), kept under Full Dates, removed otherwise (newer
+  attributes such as StudyUpdateDateTime date the patient's care too);
+* a person name (PN) is emptied: a PN names someone by definition;
+* a public element unknown to the dictionary with VR UN is removed;
+* group lengths (stale after editing) and the whole command group
+  (0000,eeee) are removed, whatever the table says of its two UID rows: a
+  DIMSE message header has no place in a stored object, and pydicom refuses
+  to write one;
+* Overlay Description (60xx,0022) and Overlay Label (60xx,1500) follow the
+  Overlay Comments row (60xx,4000);
+* :data:`IDENTIFYING_UNLISTED`, standard attributes that identify although
+  the table does not list them (Encrypted Attributes Sequence, birth and
+  death dates in an alternative calendar, contact names and URIs, retrieve
+  URLs, HL7 instance identifiers, owner IDs, hanging protocol creators and
+  users, issuer of patient ID qualifiers, DICOMDIR file-set IDs and paths),
+  are removed, emptied or given a dummy (where Type 1);
+* kept text that contains a term of the original header's PHI lexicon (a
+  name typed into an attribute PS3.15 does not list, an accession number
+  used as a local CodeValue) is scrubbed, as a safety net; a kept binary
+  value of at most 64 KiB (pixel data excluded) that holds one as text is
+  removed; kept dates and times that are not valid DA/DT/TM values are
+  emptied. The verification gate checks the rest.
+
 Private elements are removed unless Retain Safe Private keeps them (see
-:mod:`medveil.profiles.private`).
+:mod:`medveil.deid.engine` and :mod:`medveil.profiles.private`).
 
 **Dummy values** (``D``), chosen so that a dummy never looks like real data:
 
@@ -168,6 +171,7 @@ IDENTIFYING_UNLISTED: dict[int, str] = {
     0x0040E001: "X",  # HL7InstanceIdentifier (holds the patient's HL7 ID)
     0x0040E010: "X",  # RetrieveURI (host names, IDs in the query)
     0x00081190: "X",  # RetrieveURL
+    0x00209453: "X",  # FrameLabel (Type 3): free text, seen naming staff
     0x21000160: "X",  # OwnerID
     0x00720008: "D",  # HangingProtocolCreator (Type 1 in the Hanging Protocol IOD)
     0x00720010: "X",  # HangingProtocolUserGroupName
@@ -271,6 +275,10 @@ class RuleBook:
                 rule = Rule(*resolve_row(row, self.policy.options))
                 self._rules[tag] = rule
         return rule
+
+    def tags_with_action(self, *actions: str) -> frozenset[int]:
+        """The exact tags (table rows, additions, overrides) whose action is one of *actions*."""
+        return frozenset(tag for tag, rule in self._rules.items() if rule.action in actions)
 
     def override(self, tag: int) -> Rule | None:
         """The policy file's rule for ``tag``, if any (used for private tags too)."""

@@ -39,13 +39,14 @@ sequence item. De-identification compares and rewrites text as Python
 
 from __future__ import annotations
 
-from collections.abc import MutableSequence
+import re
+from collections.abc import Container, MutableSequence, Sequence
 from dataclasses import dataclass, field
 
 from pydicom import config
 from pydicom.charset import convert_encodings, decode_element
 from pydicom.datadict import dictionary_VR
-from pydicom.dataelem import DataElement
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.tag import BaseTag, Tag
@@ -57,6 +58,10 @@ UTF8 = "ISO_IR 192"
 TEXT_VRS = frozenset({"SH", "LO", "ST", "LT", "UT", "UC", "PN"})
 SPECIFIC_CHARACTER_SET = Tag(0x0008, 0x0005)
 _IR58_DESIGNATION = "\x1b$)A"
+# ISO 2022 code extensions that put a multi-byte set in G1 (GR bytes 0xA1-0xFE): GB 2312
+# (IR 58) and KS X 1001 (IR 149). Many writers omit the escape sequence before the bytes.
+_G1_MULTIBYTE = ("iso_ir_58", "euc_kr")
+_HIGH_RUN = re.compile("[\x80-\xff]+")
 
 
 class CharsetError(DeidentificationError):
@@ -69,15 +74,20 @@ class _Decoded:
 
     datasets: list[Dataset] = field(default_factory=list)
     texts: list[DataElement] = field(default_factory=list)
+    skip: Container[int] = frozenset()
 
 
-def decode_text(ds: Dataset) -> None:
-    """Validate every (0008,0005) in *ds* and decode all its text values to ``str``."""
-    _decode(ds)
+def decode_text(ds: Dataset, skip: Container[int] = frozenset()) -> None:
+    """Validate every (0008,0005) in *ds* and decode all its text values to ``str``.
+
+    Elements whose tag is in *skip* (at any depth) are left undecoded: the engine
+    passes the attributes it removes or empties without reading them.
+    """
+    _decode(ds, skip)
 
 
-def _decode(ds: Dataset) -> _Decoded:
-    found = _Decoded()
+def _decode(ds: Dataset, skip: Container[int] = frozenset()) -> _Decoded:
+    found = _Decoded(skip=skip)
     _decode_dataset(ds, None, found)
     if not any(SPECIFIC_CHARACTER_SET in item for item in found.datasets):
         _reread_undeclared_utf8(found.texts)
@@ -163,9 +173,26 @@ def _decode_dataset(
         if vr == "SQ":
             for item in dataset[tag].value:
                 _decode_dataset(item, effective, found)
-        elif vr in TEXT_VRS and not dataset[tag].is_empty:
-            _decode_element(dataset[tag], dataset)
-            found.texts.append(dataset[tag])
+        elif vr in TEXT_VRS and tag not in found.skip:
+            fresh = isinstance(dataset.get_item(tag), RawDataElement)
+            elem = dataset[tag]
+            if elem.is_empty:
+                continue
+            if fresh or not _plain_text(elem):  # text set as str is decoded already
+                _decode_element(elem, dataset)
+            found.texts.append(elem)
+
+
+def _plain_text(elem: DataElement) -> bool:
+    """Whether every value is already ``str`` (a PN built from ``str``), escape-free."""
+    values = elem.value if isinstance(elem.value, MultiValue) else [elem.value]
+    for value in values:
+        if isinstance(value, PersonName):
+            if value.original_string is not None or "\x1b" in str(value):
+                return False
+        elif not isinstance(value, str) or "\x1b" in value:
+            return False
+    return True
 
 
 def _decode_element(elem: DataElement, dataset: Dataset) -> None:
@@ -175,18 +202,60 @@ def _decode_element(elem: DataElement, dataset: Dataset) -> None:
     written back in them; rebuilding it from its decoded string drops both.
     (``Dataset.decode`` is not used: it mangles PN values created from ``str``.)
     """
+    codec = undesignated_codec(dataset._character_set)
     if elem.VR == "PN":
         names = elem.value if isinstance(elem.value, MultiValue) else [elem.value]
-        rebuilt = [PersonName(clean_decoded_text(str(name))) for name in names]
+        rebuilt = [PersonName(_clean(str(name), codec)) for name in names]
         elem.value = rebuilt if isinstance(elem.value, MultiValue) else rebuilt[0]
         return
     values = elem.value if isinstance(elem.value, MultiValue) else [elem.value]
     if any(isinstance(value, bytes) for value in values):
         decode_element(elem, dataset._character_set)
     if isinstance(elem.value, MultiValue):
-        elem.value = [clean_decoded_text(value) for value in elem.value]
+        elem.value = [_clean(value, codec) for value in elem.value]
     elif isinstance(elem.value, str):
-        elem.value = clean_decoded_text(elem.value)
+        elem.value = _clean(elem.value, codec)
+
+
+def undesignated_codec(encodings: str | Sequence[str] | None) -> str | None:
+    """The G1 multi-byte codec to read undesignated high bytes with, if the character set
+    has one: ``\\ISO 2022 IR 58`` gives ``iso_ir_58`` (GB 2312), ``\\ISO 2022 IR 149``
+    ``euc_kr``.
+
+    Under an ISO 2022 character set whose first value is the default repertoire (empty
+    or ``ISO 2022 IR 6``, ASCII only), a byte of 0x80 or more is only valid after an
+    escape sequence. Many devices write GB 2312 (or KS X 1001) bytes without it;
+    pydicom then reads them as Latin-1, and a name so garbled would never reach the
+    lexicon. The only sensible reading of those bytes is the declared extension.
+
+    >>> undesignated_codec(["iso8859", "iso_ir_58"]), undesignated_codec("iso8859")
+    ('iso_ir_58', None)
+    """
+    if not encodings or isinstance(encodings, str) or encodings[0] != "iso8859":
+        return None
+    return next((codec for codec in encodings[1:] if codec in _G1_MULTIBYTE), None)
+
+
+def reread_undesignated(text: str, codec: str) -> str:
+    """*text* with each run of Latin-1 high characters re-read as bytes in *codec*.
+
+    >>> garbled = "欧阳".encode("gb2312").decode("latin-1")
+    >>> reread_undesignated(f"Ouyang={garbled}", "iso_ir_58")
+    'Ouyang=欧阳'
+    """
+
+    def one(match: re.Match[str]) -> str:
+        try:
+            return match.group().encode("latin-1").decode(codec)
+        except UnicodeError:
+            return match.group()
+
+    return _HIGH_RUN.sub(one, text)
+
+
+def _clean(text: str, codec: str | None) -> str:
+    text = clean_decoded_text(text)
+    return reread_undesignated(text, codec) if codec is not None else text
 
 
 def clean_decoded_text(text: str) -> str:

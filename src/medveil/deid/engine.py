@@ -14,7 +14,8 @@
    MediaStorageSOPInstanceUID gets the same pseudonym as SOPInstanceUID;
    the 128-byte preamble is zeroed);
    elements that are kept unchanged are shared, not decoded (pixel data is
-   never decoded or copied);
+   never decoded or copied); a malformed element (an invalid VR code, a
+   value pydicom cannot convert) refuses the file;
 3. records what was done (:mod:`medveil.deid.record`);
 4. writes text as UTF-8 when anything non-ASCII is left
    (:func:`~medveil.deid.charset.normalise_character_set`);
@@ -38,7 +39,7 @@ from __future__ import annotations
 import copy
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -70,8 +71,8 @@ from medveil.deid.identity import IdentityRecord, identity_record
 from medveil.deid.policy import PixelMode, Policy
 from medveil.deid.pseudonyms import Pseudonymizer
 from medveil.deid.record import record_deidentification
-from medveil.deid.text import MARKER, PhiLexicon, fit_to_vr
-from medveil.deid.verify import ISO2022_ESCAPE, term_pattern, verify
+from medveil.deid.text import MARKER, PATTERN_ALERT_KINDS, SOURCE_TAGS, PhiLexicon, fit_to_vr
+from medveil.deid.verify import ISO2022_ESCAPE, term_finder, verify
 from medveil.errors import DeidentificationError
 from medveil.profiles.options import Option
 from medveil.profiles.private import PrivateKb, load_private_kb, private_key, public_key
@@ -144,11 +145,17 @@ class Deidentifier:
             load_private_kb() if policy.has(Option.RETAIN_SAFE_PRIVATE) else None
         )
         self._vr_cache: dict[int, str] = {}
+        # text the engine removes or empties unread, and the lexicon does not take from
+        self._undecoded = frozenset(
+            tag
+            for tag in self.rules.tags_with_action("X", "Z")
+            if tag not in SOURCE_TAGS and _dictionary_vr(tag) != "PN"
+        )
 
     def run(self, ds: Dataset) -> DeidResult:
         """De-identify ``ds`` into a new dataset; raises DeidentificationError if not clean."""
         try:
-            work = decoded_copy(ds)
+            work = decoded_copy(ds, skip=self._undecoded)
             lexicon = PhiLexicon.from_dataset(work)
             job = _Job(self, work, lexicon)
             out = job.build()
@@ -204,7 +211,7 @@ class _Job:
     def __init__(self, engine: Deidentifier, ds: Dataset, lexicon: PhiLexicon) -> None:
         self.engine = engine
         self.lexicon = lexicon
-        self.terms = term_pattern(frozenset(lexicon.terms))
+        self.terms = term_finder(frozenset(lexicon.terms))
         self.rules = engine.rules
         self.pseudonymizer = engine.pseudonymizer
         self.source = ds
@@ -217,6 +224,9 @@ class _Job:
         )
         self.uid_map: dict[str, str] = {}
         self.generated: set[str] = {self.patient_pseudonym}
+        self._alert_kinds = (
+            PATTERN_ALERT_KINDS - {"date"} if self.rules.full_dates else PATTERN_ALERT_KINDS
+        )
 
     # -- the walk ---------------------------------------------------------------------------
 
@@ -253,7 +263,7 @@ class _Job:
             if tag == MEDIA_STORAGE_SOP_INSTANCE_UID and not self.rules.retain_uids:
                 new.add_new(tag, "UI", self._uid(str(elem.value)))
             else:
-                new.add(copy.deepcopy(elem))
+                _put(new, _copy(elem))  # values are str/bytes: a shallow copy owns them
         new.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
         new.ImplementationVersionName = f"MEDVEIL_{__version__}"[:16]
         return new
@@ -278,18 +288,28 @@ class _Job:
                     rule = Rule("C", "default")
             self._apply(rule, tag, vr, src, out, (parents, scrub))
         for creator in kept_creators:
-            out[creator] = _copy(src.get_item(creator))
+            _put(out, _copy(src.get_item(creator)))
 
-    def _needs_cleaning(self, src: Dataset, tag: int, vr: str, scrub: bool) -> bool:
+    def _needs_cleaning(
+        self, src: Dataset, tag: int, vr: str, scrub: bool, patterns: bool = True
+    ) -> bool:
         """Whether an element kept by default is text to scrub: everywhere inside D/C
-        sequences, and anywhere it holds a term of the lexicon (the safety net that lets a
-        file with a name in an attribute PS3.15 does not list be released clean)."""
-        if vr not in FREE_TEXT_VRS_AND_LINKS or tag in CODE_TAGS:
+        sequences (code values excepted), and anywhere it holds a term of the lexicon (the
+        safety net that lets a file with a name in an attribute PS3.15 does not list be
+        released clean; it also catches an accession number used as a local CodeValue), or
+        PHI a pattern finds (an e-mail address, a phone number, a date unless dates are
+        kept; code values excepted)."""
+        if vr not in FREE_TEXT_VRS_AND_LINKS:
             return False
-        if scrub and vr in FREE_TEXT_VRS:
+        if scrub and vr in FREE_TEXT_VRS and tag not in CODE_TAGS:
             return True
-        return self.terms is not None and any(
-            self.terms.search(text) for text in _texts(src[tag].value)
+        texts = _texts(src[tag].value)
+        if self.terms is not None and any(self.terms.search(text) for text in texts):
+            return True
+        return (
+            patterns
+            and tag not in CODE_TAGS
+            and any(self.lexicon.has_pattern_phi(text, self._alert_kinds) for text in texts)
         )
 
     def _apply(
@@ -333,12 +353,18 @@ class _Job:
             self._set(out, tag, vr, _map_text(src[tag].value, lambda v: _valid_or_empty(v, vr)))
         elif tag == PATIENT_AGE:
             self._set(out, tag, vr, _map_text(src[tag].value, _cap_age_or_empty))
-        elif rule.source == "rtnPatCharsOpt" and self._needs_cleaning(src, tag, vr, False):
+        elif rule.source == "rtnPatCharsOpt" and self._needs_cleaning(
+            src,
+            tag,
+            vr,
+            False,
+            patterns=False,  # a characteristic may cite a URL or a date
+        ):
             self._clean(tag, vr, src[tag], out)
         elif vr in BINARY_UNIT and _small_blob(tag, raw) and self._bytes_name_someone(raw.value):
             return
         else:
-            out[tag] = _copy(raw)
+            _put(out, _copy(raw))
 
     def _sequence(
         self,
@@ -412,6 +438,8 @@ class _Job:
             shifted = self._shift(value, vr)
             if shifted is not None:
                 self._set(out, tag, vr, shifted)
+        elif vr in TEXT_VRS and tag >> 24 in (0x50, 0x60):
+            self._set(out, tag, vr, _empty(vr))  # overlay/curve labels: names no lexicon has
         elif vr in TEXT_VRS:
             self._set(out, tag, vr, _map_text(value, lambda v: self._clean_text(v, vr)))
         elif vr == "UI":
@@ -482,7 +510,7 @@ class _Job:
             elif vr in BINARY_UNIT and self._bytes_name_someone(src[tag].value):
                 return None
             else:
-                out[tag] = _copy(raw)
+                _put(out, _copy(raw))
             return creator_tag
         handler = self._private_handlers.get(disposition or "d")
         if handler is None or vr not in _STRING_VRS | _INTEGER_VRS | {"FL", "FD"}:
@@ -556,8 +584,11 @@ class _Job:
         return moved if isinstance(value, MultiValue | list) else moved[0]
 
 
-def decoded_copy(ds: Dataset) -> Dataset:
+def decoded_copy(ds: Dataset, skip: Container[int] = frozenset()) -> Dataset:
     """A copy of ``ds`` with every text value decoded (:func:`decode_text`), ``ds`` untouched.
+
+    Tags in ``skip`` (those the policy removes or empties, and that the lexicon does
+    not read) are left undecoded.
 
     The copy is shallow where that is safe: raw elements (pixel data among
     them) are immutable and shared, decoded elements are copied, sequence
@@ -566,7 +597,7 @@ def decoded_copy(ds: Dataset) -> Dataset:
     alone leaves ISO 2022 designations in GB 2312 text, for instance).
     """
     copy_ = _shallow_tree(ds)
-    decode_text(copy_)
+    decode_text(copy_, skip)
     return copy_
 
 
@@ -583,20 +614,21 @@ def _shallow_tree(ds: Dataset) -> Dataset:
             new.file_meta = meta
     implicit, little = ds.original_encoding
     new.set_original_encoding(implicit, little, ds.original_character_set)
+    elements = new._dict  # straight in: Dataset.__setitem__ would convert private elements
     for key in list(ds.keys()):
         elem = ds.get_item(key)
         if isinstance(elem, DataElement) and elem.VR == "SQ":
             items = [_shallow_tree(item) for item in elem.value]
             new.add(DataElement(elem.tag, "SQ", Sequence(items)))
         elif isinstance(elem, RawDataElement):
-            new[key] = _with_dictionary_vr(elem)
+            elements[key] = _with_dictionary_vr(elem)
         else:
-            new[key] = _copy(elem)
+            elements[key] = _copy(elem)
     return new
 
 
 def _with_dictionary_vr(raw: RawDataElement) -> RawDataElement:
-    """A raw public text element whose file gave it the wrong text VR gets the dictionary's.
+    """A raw public text element whose file gave it the wrong text VR (or UN) gets the dictionary's.
 
     A lossy converter may write PatientName as LO or a UID as SH; decoding it as what it
     is puts the name in the lexicon and the UID through the UID rules. Raises
@@ -609,7 +641,7 @@ def _with_dictionary_vr(raw: RawDataElement) -> RawDataElement:
     if vr not in _KNOWN_VRS:
         raise DeidentificationError(f"{raw.tag} has an invalid VR")
     tag = int(raw.tag)
-    if (tag >> 16) & 1 or vr not in _STRING_VRS:
+    if (tag >> 16) & 1 or vr not in _STRING_VRS | {"UN"}:
         return raw
     try:
         expected = dictionary_VR(tag)
@@ -620,6 +652,12 @@ def _with_dictionary_vr(raw: RawDataElement) -> RawDataElement:
     return raw
 
 
+def _put(out: Dataset, elem: DataElement | RawDataElement) -> None:
+    """Add an element as it is: ``Dataset.__setitem__`` would convert a raw private
+    element only to record its creator, which nothing here reads."""
+    out._dict[elem.tag] = elem
+
+
 def _copy(elem: DataElement | RawDataElement) -> DataElement | RawDataElement:
     """An element the output may own: raw elements are immutable, decoded ones are copied."""
     if isinstance(elem, RawDataElement):
@@ -628,6 +666,13 @@ def _copy(elem: DataElement | RawDataElement) -> DataElement | RawDataElement:
     if isinstance(elem.value, MultiValue):
         clone.value = list(elem.value)
     return clone
+
+
+def _dictionary_vr(tag: int) -> str:
+    try:
+        return dictionary_VR(tag)
+    except KeyError:
+        return ""
 
 
 def _empty(vr: str) -> Any:

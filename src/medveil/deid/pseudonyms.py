@@ -68,7 +68,21 @@ from pydicom._uid_dict import UID_dictionary
 
 from medveil.deid.crosswalk import Crosswalk
 
-DICOM_ROOT = "1.2.840.10008."
+# HL7 OIDs of external coding schemes cited by CodingSchemeUID (PS3.16 Table 8-1).
+CODING_SCHEME_UIDS = frozenset(
+    {
+        "2.16.840.1.113883.6.1",  # LOINC
+        "2.16.840.1.113883.6.2",  # ICD-9-CM
+        "2.16.840.1.113883.6.3",  # ICD-10
+        "2.16.840.1.113883.6.5",  # SNOMED (SRT)
+        "2.16.840.1.113883.6.8",  # UCUM
+        "2.16.840.1.113883.6.12",  # CPT-4
+        "2.16.840.1.113883.6.24",  # MDC (ISO/IEEE 11073)
+        "2.16.840.1.113883.6.90",  # ICD-10-CM
+        "2.16.840.1.113883.6.96",  # SNOMED CT
+        "2.16.840.1.113883.6.256",  # RadLex
+    }
+)
 OFFSET_MIN_DAYS = -3650
 OFFSET_MAX_DAYS = -30
 PATIENT_PREFIX = "MV"
@@ -81,8 +95,10 @@ def is_well_known_uid(uid: str) -> bool:
 
     >>> is_well_known_uid("1.2.840.10008.1.2.1"), is_well_known_uid("1.2.3")
     (True, False)
+    >>> is_well_known_uid("1.2.840.10008.5.1.4.1.1.2.19610417.7734921.1")  # not a standard UID
+    False
     """
-    return uid in UID_dictionary or uid.startswith(DICOM_ROOT)
+    return uid in UID_dictionary or uid in CODING_SCHEME_UIDS
 
 
 class Pseudonymizer:

@@ -33,12 +33,24 @@ detectors are applied, both offline and deterministic:
                  without ``+86``; landline ``010-12345678``,
                  ``(0755) 1234567``; ``+44 20 7946 0958``; ``(555) 123-4567``
    ip            IPv4 addresses
+   address       ``17 Wrenfield Crescent`` (house number, capitalised words,
+                 a street word), UK postcodes, ``学院路37号``
    id            ``123-45-6789`` (SSN shape); digit runs of 6 or more not
                  part of a decimal or dotted number; tokens of 6+ letters
                  and digits with at least 3 digits and a letter
                  (``MRN12345``, ``CT20240305001``), except a number with a
                  unit (``1000mAs``, ``120kVp``) or a matrix (``512x512``)
    ============  ==========================================================
+
+3. **Titles**: one or two capitalised words after ``Dr``, ``Prof``, ``Mr``,
+   ``Mrs``, ``Ms``, ``Miss``, ``Mx``, ``Nurse`` (``seen by Dr Thistlewaite``), Han
+   characters before ``医生``, ``主任``, ``先生``, ``女士``... or after ``患者``:
+   names no header attribute holds. A capitalised word right next to a
+   lexicon name goes with it (``Escort: Rosamund Quillfeather``).
+
+Terms and text are compared folded (:func:`fold`: case, width, accents), so
+``ＱＵＩＬＬ``, ``Jurgen`` and ``ΠΑΠΑΔΟΠΟΥΛΟΥ`` match ``Quill``, ``Jürgen`` and
+``Παπαδοπούλου``; German/Nordic ASCII spellings (``Mueller``) are added as terms.
 
 What is kept on purpose: short tokens (``L``, ``R``, ``PA``, ``AP``, ``CT``,
 ``MRI``), numbers under 6 digits, measurements and doses (``12.5 cm``,
@@ -66,9 +78,10 @@ be longer than the input; :func:`fit_to_vr` truncates to a VR's length.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+import unicodedata
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import lru_cache
 
 from pydicom.datadict import dictionary_VR, tag_for_keyword
 from pydicom.dataelem import DataElement
@@ -151,7 +164,7 @@ SOURCES: Mapping[str, str] = {
     ),
     "PatientBirthDate": "date",
 }
-_SOURCE_TAGS = frozenset(tag_for_keyword(keyword) for keyword in SOURCES)
+SOURCE_TAGS = frozenset(tag_for_keyword(keyword) for keyword in SOURCES)
 
 
 def _words(text: str) -> frozenset[str]:
@@ -174,10 +187,23 @@ NAME_PARTICLES = _words("de da di del der den van von la le du dos des mr mrs ms
 _UNSPACED = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\U00020000-\U0003134f"
 _UNSPACED_CHAR = re.compile(f"[{_UNSPACED}]")
 # A word boundary: no letter or digit on that side, or a character of an unspaced script.
-_START = rf"(?:(?<![^\W_])|(?-i:(?<=[{_UNSPACED}])))"
-_END = rf"(?:(?![^\W_])|(?-i:(?=[{_UNSPACED}])))"
+_ODD_SPACE = re.compile(r"\s\s|[^\S ]")  # whitespace other than single spaces
+_SPECIAL_FOLDS = {"ß": "ss", "ø": "o", "æ": "ae", "œ": "oe", "đ": "d", "ð": "d", "ł": "l"}
+_SPECIAL_FOLDS |= {"þ": "th", "ı": "i", "ς": "σ"}
+_TRANSLITERATIONS: dict[str, tuple[str, ...]] = {
+    "ä": ("a", "ae"),
+    "ö": ("o", "oe"),
+    "ü": ("u", "ue"),
+    "ø": ("o", "oe"),
+}
+_TRANSLITERATIONS |= {"å": ("a", "aa"), "æ": ("ae",), "ß": ("ss",), "þ": ("th",)}
 _ALNUM = re.compile(r"[^\W_]")
 _DIGIT = re.compile(r"\d")
+_DIGITS = re.compile(r"\d+")
+# Pattern kinds that make kept text worth scrubbing (a bare number is not enough).
+PATTERN_ALERT_KINDS = frozenset(
+    {"email", "url", "resident_id", "date", "phone", "ip", "address", "age"}
+)
 _PATTERN_HINT = re.compile(r"\d|@|www|://", re.IGNORECASE)  # every pattern needs one
 _ID_PREFIX = re.compile(r"^[A-Za-z]+[\s\-_/:#.]*")
 _TOKEN_SPLIT = re.compile(r"[\s\-,]+")
@@ -220,25 +246,109 @@ _PATTERNS = (
     ("date", rf"(?<!\d)\d{{1,2}}(?:st|nd|rd|th)?[\s-]+(?:of\s+)?{_MONTH},?[\s-]+{_YEAR}(?!\d)"),
     ("date", rf"{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+{_YEAR}(?!\d)"),
     ("date", rf"{_MONTH},?\s+{_YEAR}(?!\d)"),
+    (  # Roman-numeral month: 17-IV-1961
+        "date",
+        rf"(?<!\d){_DAY}[-./ ](?-i:XII|XI|X|IX|VIII|VII|VI|V|IV|III|II|I)[-./ ]{_YEAR}(?!\d)",
+    ),
+    (  # Japanese era: 昭和36年4月17日, S36.4.17
+        "date",
+        r"(?:明治|大正|昭和|平成|令和)\s*(?:\d{1,2}|元)\s*年(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?)?"
+        r"|(?<![0-9A-Za-z])(?-i:[MTSHR])\d{1,2}[./-]\d{1,2}[./-]\d{1,2}(?![\d.])",
+    ),
+    # Thai (Buddhist era) years 2400-2699: 17/04/2504
+    ("date", rf"(?<![\d.]){_DAY}[-/.]{_MON}[-/.]2[4-6]\d{{2}}(?!\d|\.\d)"),
     ("id", r"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])"),
+    # IBAN (GB82 WEST 1234 5698 7654 32), UK number plate (AB12 CDE)
+    (
+        "id",
+        r"(?<![0-9A-Za-z])(?-i:[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?)"
+        r"(?![0-9A-Za-z])",
+    ),
+    ("id", r"(?<![0-9A-Za-z])(?-i:[A-Z]{2}\d{2} ?[A-Z]{3})(?![0-9A-Za-z])"),
     ("phone", r"(?<!\d)(?:(?:\+|00)86[\s-]?)?1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}(?!\d)"),
     (
         "phone",
         r"(?<![0-9A-Za-z+])\+\d{1,3}[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?\d{1,4}(?:[\s.-]?\d{2,4}){1,4}(?!\d)",
     ),
     ("phone", r"(?<![\d.])(?:\(0\d{2,3}\)\s?|0\d{2,3}[\s-]?)\d{7,8}(?!\d)"),
+    ("phone", r"(?<![\d.])0\d{2,4}[\s-]\d{3,4}[\s-]\d{3,4}(?![\d.])"),  # 01684 555 0199
     ("phone", r"(?<![0-9A-Za-z])(?:1[\s.-])?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?!\d)"),
+    (
+        "address",
+        r"(?<![0-9A-Za-z])\d{1,5}[A-Za-z]?,?\s+(?-i:[A-Z][a-z]+(?:[ -][A-Z][a-z]+){0,3})\s+"
+        r"(?-i:Road|Rd|Street|St|Lane|Ln|Crescent|Cres|Avenue|Ave|Drive|Way|Close|Court|Place"
+        r"|Row|Terrace|Gardens|Square|Boulevard|Blvd|Hill|Mews|Parade|Walk|Strasse|Straße)"
+        r"(?![A-Za-z])",
+    ),
+    ("address", r"(?<![0-9A-Za-z])(?-i:[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2})(?![0-9A-Za-z])"),
+    ("address", r"[\u4e00-\u9fff]{1,10}(?:路|街|大道|巷|胡同)\s*\d+\s*号"),
+    (
+        "address",
+        r"(?-i:[A-Z][a-zäöüß]+(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm))"
+        r"\s+\d{1,4}[a-z]?(?![0-9A-Za-z])",
+    ),
+    ("address", r"(?<![0-9A-Za-z])(?-i:[A-Z]{2})\s+\d{5}(?:-\d{4})?(?![0-9A-Za-z])"),
+    (
+        "address",
+        r"(?:[\u4e00-\u9fff]{1,4}[都道府県])?[\u4e00-\u9fff]{1,6}[市区町村郡]"
+        r"[\u3040-\u30ff\u4e00-\u9fff]{1,8}\d{1,4}(?:[-－‐]\d{1,4}){1,2}",
+    ),
+    (  # HIPAA: ages over 89 are identifying ("97-year-old", "97 y/o", "aged 97", "97岁")
+        "age",
+        r"(?<![\d.])(?:9\d|1[0-4]\d)\s*-?\s*(?:years?[\s-]*old|years?|yrs?|y/o|y\.o\.|yo|y)"
+        r"(?![A-Za-z])|(?<![A-Za-z])aged?\s+(?:9\d|1[0-4]\d)(?![\d.])|(?:9\d|1[0-4]\d)\s*[岁歲歳]",
+    ),
     ("ip", r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\d.])"),
     ("id", r"(?<![0-9A-Za-z.])\d{6,}(?![0-9A-Za-z])"),
     (
         "alnum",
         r"(?<![0-9A-Za-z])(?=[0-9A-Za-z]*\d)(?=[0-9A-Za-z]*[A-Za-z])[0-9A-Za-z]{6,}(?![0-9A-Za-z])",
     ),
+    # digits in groups (INSEE 2 61 04 75 056 123 45, My Number 1234 5678 9012): 9+ digits
+    ("grouped", r"(?<![\d.])(?:\(0\))?\d{1,4}(?: (?:\(0\))?\d{1,4}){2,}(?!\d|\.\d)"),
 )
 _PATTERN = re.compile(
     "|".join(f"(?P<{kind}{i}>{rx})" for i, (kind, rx) in enumerate(_PATTERNS)), re.IGNORECASE
 )
 _KIND_OF_GROUP = {f"{kind}{i}": kind for i, (kind, _) in enumerate(_PATTERNS)}
+# Names no attribute holds ("seen by Dr Thistlewaite"): a capitalised word after a title.
+TITLES = ("Dr", "Doctor", "Prof", "Professor", "Mr", "Mrs", "Ms", "Miss", "Mx", "Nurse")
+# relations and roles written before a name ("Escort: Rosamund Quillfeather")
+RELATIONS = (
+    "Escort", "Contact", "Daughter", "Son", "Wife", "Husband", "Mother", "Father", "Sister",
+    "Brother", "Partner", "Spouse", "Guardian", "Carer", "Caregiver", "Relative", "Friend",
+    "Neighbour", "Neighbor", "Informant", "Witness",
+)  # fmt: skip
+CJK_TITLES_AFTER = ("医生", "医师", "大夫", "主任", "教授", "先生", "女士", "小姐", "护士")
+CJK_TITLES_BEFORE = (
+    "患者", "病人", "姓名", "家属", "联系人", "陪同", "医生", "医师", "主任", "护士", "父亲",
+    "母亲", "儿子", "女儿", "丈夫", "妻子", "配偶", "签名",
+)  # fmt: skip
+# The commonest Chinese family names: a Han name next to a title must start with one.
+CJK_SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏"
+    "吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万"
+    "钱严覃武戴莫孔汤温康施牛樊葛邢齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒"
+    "阮柯纪梅童凌毕单季裴霍涂苗谷盛曲翁冉骆蓝游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤穆卓褚娄窦戚岑"
+)
+CJK_COMPOUND_SURNAMES = (
+    "欧阳", "诸葛", "司马", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐", "夏侯",
+    "长孙", "宇文", "司徒", "轩辕", "端木",
+)  # fmt: skip
+_UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0391-\u03a9\u0410-\u042f\uff21-\uff3a"
+_CAPITALISED = rf"[{_UPPER}][^\W\d_]*(?:['\u2019-][^\W\d_]+)*"
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff"
+_NOT_TITLE = "(?!" + "|".join(CJK_TITLES_AFTER) + ")"
+_SURNAME = f"(?:{'|'.join(CJK_COMPOUND_SURNAMES)}|[{CJK_SURNAMES}])"
+_TITLED_NAME = re.compile(
+    rf"(?<![^\W_])(?i:{'|'.join(TITLES + RELATIONS)})(?:\.\s*|:\s*|\s+)(?:[A-Za-z]\.\s*)*"
+    rf"(?P<latin>{_CAPITALISED}(?:[ \t]+{_CAPITALISED})?)"
+    rf"|(?<!主)(?P<before>{_SURNAME}(?:{_NOT_TITLE}[{_HAN}]){{0,3}}?)(?:{'|'.join(CJK_TITLES_AFTER)})"
+    rf"|(?:{'|'.join(CJK_TITLES_BEFORE)})[:：\s]*(?P<after>{_SURNAME}[{_HAN}]{{1,2}})"
+)
+_TITLE_HINT = re.compile(
+    "|".join((*TITLES, *RELATIONS, *CJK_TITLES_AFTER, *CJK_TITLES_BEFORE)), re.IGNORECASE
+)
 _UNIT_NUMBER = re.compile(
     r"\d+(?:mg|g|kg|ug|ml|l|mm|cm|m|um|nm|kv|kvp|ma|mas|ms|s|sec|min|h|hr|hz|khz|mhz|t|mt"
     r"|gy|mgy|cgy|msv|bq|mbq|mci|ppm|deg|px|mmhg|bpm|iu|u|cc|f|fr)",
@@ -306,25 +416,40 @@ class PhiLexicon:
         kept: set[str] = set()
         for term, kind in pairs:
             term = term.strip()
-            if _usable(term):
-                kinds.setdefault(_key(term), kind)
-                kept.add(term)
+            if term.isascii():  # the common case, in short: its fold is its lower case
+                folded = " ".join(term.lower().split())
+                if folded in kinds or _usable(term):
+                    kinds.setdefault(folded, kind)
+                    kept.add(term)
+                continue
+            if not _usable(term):
+                continue
+            for spelling in (term, *_transliterations(term)):
+                folded = fold(spelling)[0].strip()
+                if spelling is term or (_usable(folded) and folded not in kinds):
+                    kept.add(spelling)
+                if _usable(folded):
+                    kinds.setdefault(folded, kind)
         self._kinds = kinds
+        # (folded term, needs word boundaries, kind), longest first
+        self._entries = sorted(
+            ((term, not _UNSPACED_CHAR.search(term), kind) for term, kind in kinds.items()),
+            key=lambda entry: -len(entry[0]),
+        )
+        # the same by their first two characters: short texts are scanned position by position
+        self._index: dict[str, list[tuple[str, bool, str]]] = {}
+        for entry in self._entries:
+            self._index.setdefault(entry[0][:2], []).append(entry)
         self.terms: frozenset[str] = frozenset(kept)
 
     @classmethod
     def from_dataset(cls, ds: Dataset) -> PhiLexicon:
-        """Collect every identifying string of *ds*, its sequences and its file meta."""
-        found: dict[str, str] = {}
-        for keyword, vr, value in _text_values(ds):
-            if vr == "PN":
-                for spelling in _name_spellings(value):
-                    found.setdefault(spelling, "name")
-            elif keyword in SOURCES:
-                kind = SOURCES[keyword]
-                for variant in _variants(value, kind):
-                    found.setdefault(variant, kind)
-        return cls(found)
+        """Collect every identifying string of *ds*, its sequences and its file meta.
+
+        The files of a series hold the same identifying values: the lexicon of a
+        set of values is built once and shared (lexicons are never modified).
+        """
+        return _lexicon_of(tuple(_text_values(ds)))
 
     def __repr__(self) -> str:
         return f"PhiLexicon({len(self.terms)} terms)"  # never the terms: they are PHI
@@ -332,18 +457,23 @@ class PhiLexicon:
     def __bool__(self) -> bool:
         return bool(self.terms)
 
-    @cached_property
-    def _regex(self) -> re.Pattern[str] | None:
-        return _compile(self.terms) if self.terms else None
-
     def find(self, text: str) -> list[PhiSpan]:
         """Spans of *text* that are PHI (lexicon hits and patterns), sorted, non-overlapping."""
         if not _ALNUM.search(text):
             return []
         candidates = list(self._lexicon_hits(text))
+        if _TITLE_HINT.search(text):
+            candidates.extend(_titled_names(text))
         if _PATTERN_HINT.search(text):
             candidates.extend(_pattern_hits(text))
         return _merge(candidates)
+
+    def has_pattern_phi(self, text: str, kinds: Collection[str] = PATTERN_ALERT_KINDS) -> bool:
+        """Whether *text* holds PHI of one of *kinds* that needs no lexicon (an e-mail
+        address, a URL, a date, a phone number...)."""
+        if not _PATTERN_HINT.search(text):
+            return False
+        return any(span.kind in kinds for span in _pattern_hits(text))
 
     def scrub(self, text: str) -> str:
         """*text* with every PHI span replaced by :data:`MARKER`; all else unchanged."""
@@ -360,48 +490,140 @@ class PhiLexicon:
         return "".join(pieces)
 
     def _lexicon_hits(self, text: str) -> Iterator[PhiSpan]:
-        if self._regex is None:
+        """Every occurrence of a term: substring search in the folded text (no regex to
+        compile per lexicon), with the word-boundary check only where a term occurs."""
+        if not self._entries:
             return
-        for match in self._regex.finditer(text):
-            kind = self._kinds.get(_key(match.group()), "phi")
-            yield PhiSpan(match.start(), match.end(), kind)
+        folded, origin = fold(text)
+        if len(folded) < 2 * len(self._entries):  # cheaper than one find() per term
+            index = self._index
+            for start in range(len(folded) - 1):
+                for term, bounded, kind in index.get(folded[start : start + 2], ()):
+                    end = start + len(term)
+                    if folded.startswith(term, start) and (
+                        not bounded or _at_word_boundaries(folded, start, end)
+                    ):
+                        yield _span_in(text, origin, start, end, kind)
+            return
+        for term, bounded, kind in self._entries:
+            start = folded.find(term)
+            while start >= 0:
+                end = start + len(term)
+                if not bounded or _at_word_boundaries(folded, start, end):
+                    yield _span_in(text, origin, start, end, kind)
+                start = folded.find(term, start + 1)
 
 
-def _key(term: str) -> str:
-    """Normalised form for kind look-ups: single spaces, case-folded."""
-    return " ".join(term.split()).casefold()
+def fold(text: str) -> tuple[str, list[int] | None]:
+    """*text* folded for matching, and where each folded character comes from.
+
+    Lower case; compatibility forms (full-width Latin, half-width katakana) to
+    their plain forms (NFKC); accents and other combining marks removed
+    (``Jürgen``, ``Ju\u0308rgen`` -> ``jurgen``, ``ΠΑΠΑΔΟΠΟΎΛΟΥ`` -> ``παπαδοπουλου``,
+    ``Соловьёв`` -> ``соловьев``); ``ß`` -> ``ss``, ``ø`` -> ``o``, ``æ`` -> ``ae``...;
+    every run of whitespace one space. The second value maps each folded
+    character to its index in *text* (None when the two line up one to one, as
+    for plain ASCII text: the common case costs one ``lower()``).
+
+    >>> fold("Ｍüller  Ø")
+    ('muller o', [0, 1, 2, 3, 4, 5, 6, 8, 9])
+    """
+    if text.isascii() and not _ODD_SPACE.search(text):
+        return text.lower(), None
+    out: list[str] = []
+    origin: list[int] = []
+    space = False
+    for index, char in enumerate(text):
+        folded = _fold_char(char)
+        if not folded:
+            continue
+        if folded == " ":
+            if space:
+                continue
+            space = True
+        else:
+            space = False
+        out.append(folded)
+        origin.extend([index] * len(folded))
+    origin.append(len(text))
+    return "".join(out), origin
+
+
+@lru_cache(maxsize=16384)
+def _fold_char(char: str) -> str:
+    if char.isspace():
+        return " "
+    if char.isascii():
+        return char.lower()
+    if unicodedata.category(char) == "Cf":  # soft hyphen, zero-width (non-)joiners/spaces
+        return ""
+    decomposed = unicodedata.normalize("NFKD", char)
+    base = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    # NFC puts Hangul syllables (which NFKD splits into jamo) back together
+    return unicodedata.normalize("NFC", "".join(_SPECIAL_FOLDS.get(c, c) for c in base))
+
+
+def _transliterations(term: str) -> set[str]:
+    """German and Nordic ASCII spellings of a name (``Müller`` -> ``Mueller``; ``Ødegård`` ->
+    ``Oedegaard``, ``Odegaard``...): folding alone gives ``Muller`` and ``Odegard``."""
+    if term.isascii():
+        return set()
+    spellings = {""}
+    for char in unicodedata.normalize("NFC", term):
+        options = _TRANSLITERATIONS.get(char.lower())
+        if options is None:
+            spellings = {s + char for s in spellings}
+        else:
+            upper = char.isupper()
+            spellings = {s + (o.capitalize() if upper else o) for s in spellings for o in options}
+        if len(spellings) > 16:  # a name with many umlauts: the folded form still matches
+            return set()
+    return spellings - {term}
+
+
+def _at_word_boundaries(folded: str, start: int, end: int) -> bool:
+    return (start == 0 or not _is_word_char(folded[start - 1])) and (
+        end == len(folded) or not _is_word_char(folded[end])
+    )
+
+
+def _is_word_char(char: str) -> bool:
+    """A letter or digit that joins a word (CJK characters do not: those scripts have no
+    spaces, so ``Smith先生`` still holds the word ``Smith``)."""
+    return char.isalnum() and not _UNSPACED_CHAR.match(char)
+
+
+def _span_in(text: str, origin: list[int] | None, start: int, end: int, kind: str) -> PhiSpan:
+    """The span of *text* behind folded characters ``[start, end)``, with any combining
+    marks that follow it."""
+    if origin is None:
+        return PhiSpan(start, end, kind)
+    first, last = origin[start], origin[end - 1] + 1
+    while last < len(text) and unicodedata.combining(text[last]):
+        last += 1
+    return PhiSpan(first, last, kind)
+
+
+@lru_cache(maxsize=64)
+def _lexicon_of(values: tuple[tuple[str, str, str], ...]) -> PhiLexicon:
+    found: dict[str, str] = {}
+    for keyword, vr, value in values:
+        if vr == "PN":
+            for spelling in _name_spellings(value):
+                found.setdefault(spelling, "name")
+        elif keyword in SOURCES:
+            kind = SOURCES[keyword]
+            for variant in _variants(value, kind):
+                found.setdefault(variant, kind)
+    return PhiLexicon(found)
 
 
 def _usable(term: str) -> bool:
     """Long enough to be identifying and not an ordinary clinical word."""
-    if _key(term) in CLINICAL_WORDS or _key(term) in NAME_PARTICLES:
+    key = " ".join(term.split()).casefold()
+    if key in CLINICAL_WORDS or key in NAME_PARTICLES:
         return False
     return len(_ALNUM.findall(term)) >= 2
-
-
-@lru_cache(maxsize=64)
-def _compile(terms: frozenset[str]) -> re.Pattern[str]:
-    """One alternation per kind of script, longest term first; cached per set of terms.
-
-    Spaced-script terms share one pair of word-boundary checks (written once:
-    compiling the CJK class case-insensitively per term would take seconds);
-    unspaced-script terms match anywhere. A series shares one lexicon, so the
-    cache makes this a once-per-series cost.
-    """
-    ordered = sorted(terms, key=lambda t: (-len(t), t))
-    spaced = [_term_pattern(t) for t in ordered if not _UNSPACED_CHAR.search(t)]
-    unspaced = [_term_pattern(t) for t in ordered if _UNSPACED_CHAR.search(t)]
-    parts = []
-    if spaced:
-        parts.append(f"{_START}(?:{'|'.join(spaced)}){_END}")
-    if unspaced:
-        parts.append("|".join(unspaced))
-    return re.compile("|".join(parts), re.IGNORECASE)
-
-
-def _term_pattern(term: str) -> str:
-    """Regex for one term: the literal text, any run of whitespace where it has a space."""
-    return re.escape(term).replace(r"\ ", r"\s+")
 
 
 def _pattern_hits(text: str) -> Iterator[PhiSpan]:
@@ -418,7 +640,21 @@ def _pattern_hits(text: str) -> Iterator[PhiSpan]:
             kind = "id"
         elif kind == "phone" and not 7 <= len(_DIGIT.findall(value)) <= 15:
             continue
+        elif kind == "grouped":  # 9+ digits, two groups of 3+ (a list of small numbers is not)
+            groups = _DIGITS.findall(value)
+            if sum(map(len, groups)) < 9 or sum(len(g) >= 3 for g in groups) < 2:
+                continue
+            kind = "id"
         yield PhiSpan(match.start(), match.end(), kind)
+
+
+def _titled_names(text: str) -> Iterator[PhiSpan]:
+    """Names after a title (``Dr Thistlewaite``, ``Mrs Head``) or next to a Chinese one
+    (``王医生``, ``患者张三``): found without the lexicon, so names no attribute holds go too."""
+    for match in _TITLED_NAME.finditer(text):
+        group = match.lastgroup or ""
+        if group:
+            yield PhiSpan(match.start(group), match.end(group), "name")
 
 
 def _merge(spans: list[PhiSpan]) -> list[PhiSpan]:
@@ -426,7 +662,7 @@ def _merge(spans: list[PhiSpan]) -> list[PhiSpan]:
     spans.sort(key=lambda s: (s.start, -s.end))
     merged: list[PhiSpan] = []
     for span in spans:
-        if merged and span.start < merged[-1].end:
+        if merged and span.start <= merged[-1].end:
             last = merged[-1]
             if span.end > last.end:
                 merged[-1] = PhiSpan(last.start, span.end, last.kind)
@@ -472,7 +708,7 @@ def _identifying_elements(dataset: Dataset) -> Iterator[DataElement]:
         if vr == "SQ":
             for item in dataset[tag].value:
                 yield from _identifying_elements(item)
-        elif vr == "PN" or int(tag) in _SOURCE_TAGS:
+        elif vr == "PN" or int(tag) in SOURCE_TAGS:
             yield dataset[tag]
 
 
@@ -486,11 +722,56 @@ def _dictionary_vr(tag: int) -> str:
 def _name_spellings(value: str) -> set[str]:
     """Every spelling of a PN value: each group (alphabetic, ideographic, phonetic) separately."""
     spellings: set[str] = set()
-    for group in value.split("="):
+    groups = value.split("=")
+    for group in groups:
         if group.strip(" ^"):
             spellings.add(group.strip(" ^"))
             spellings |= _group_spellings(group)
-    return spellings
+    return spellings | _pinyin_spellings(groups)
+
+
+_PINYIN_INITIALS = _words("b p m f d t n l g k h j q x zh ch sh r z c s")
+_PINYIN_FINALS = _words(
+    "a o e ai ei ao ou an en ang eng ong i ia ie iao iu ian in iang ing iong u ua uo uai ui uan"
+    " un uang v ve"
+)
+PINYIN_SYLLABLES = frozenset(
+    {i + f for i in _PINYIN_INITIALS for f in _PINYIN_FINALS}
+    | _words("a o e ai ei ao ou an en ang eng er")
+    | _words("yi ya ye yao you yan yin yang ying yong yu yue yuan yun")
+    | _words("wu wa wo wai wei wan wen wang weng")
+)
+
+
+def _pinyin_spellings(groups: list[str]) -> set[str]:
+    """``ZHANGWEIMING=张伟明``: the run-together pinyin of an n-character Chinese name, cut
+    into n syllables, as it is written elsewhere (``Zhang Weiming``, ``Weiming Zhang``)."""
+    latin = groups[0].strip(" ^")
+    han = "".join(_UNSPACED_CHAR.findall("".join(groups[1:2])))
+    if not (2 <= len(han) <= 4 and latin.isalpha() and latin.isascii() and "^" not in latin):
+        return set()
+    out: set[str] = set()
+    for syllables in _segmentations(latin.lower(), len(han)):
+        for cut in (1, 2) if len(syllables) == 4 else (1,):
+            family = "".join(syllables[:cut]).capitalize()
+            given = "".join(syllables[cut:]).capitalize()
+            out |= {f"{family} {given}", f"{given} {family}", f"{family}, {given}"}
+            out.add(" ".join(s.capitalize() for s in syllables))
+    return out
+
+
+def _segmentations(text: str, count: int) -> list[list[str]]:
+    """Ways to cut *text* into exactly *count* pinyin syllables (at most four)."""
+    if count == 0:
+        return [[]] if not text else []
+    found: list[list[str]] = []
+    for length in range(1, min(6, len(text)) + 1):
+        head = text[:length]
+        if head in PINYIN_SYLLABLES:
+            found += [[head, *rest] for rest in _segmentations(text[length:], count - 1)]
+        if len(found) >= 4:
+            break
+    return found[:4]
 
 
 def _group_spellings(group: str) -> set[str]:
@@ -514,6 +795,7 @@ def _group_spellings(group: str) -> set[str]:
         firsts |= {f"{given} {initials[1]}.", f"{given} {initials[1]}"}
     for first in firsts - {""}:
         out |= {f"{first} {family}", f"{family} {first}", f"{family}, {first}"}
+    out |= {family + given, given + family}  # pinyin is often run together: LIUYANGFAN
     out |= {f"{dotted}{family}", f"{initials[0]}.{family}", f"{dotted}{family[0]}."}
     return out
 
@@ -528,6 +810,9 @@ def _variants(value: str, kind: str) -> set[str]:
         digits = "".join(_DIGIT.findall(value))
         if len(digits) >= 4:
             out.add(digits)
+        unpadded = digits.lstrip("0")  # "00042117" is typed "42117"
+        if unpadded != digits and len(unpadded) >= 4:
+            out.add(unpadded)
         unprefixed = _ID_PREFIX.sub("", value)  # "MRN-0042-77" is also written "0042-77"
         if len(unprefixed) >= 4:
             out.add(unprefixed)

@@ -14,14 +14,13 @@ item at any depth) next to the original and raises
    ignored (an initial or a sex code would match everywhere; a two-character
    CJK term is a whole name and is kept). Matching is case-insensitive and,
    for Latin-script words, on word boundaries as the scrubber does
-   (identifiers match anywhere, see :func:`term_pattern`). Not searched:
+   (identifiers match anywhere, see :class:`TermFinder`). Not searched:
    values produced by the engine itself (pseudonyms); values kept because a
    Retain option or an override asked for them (keeping them was the
-   request); code strings (CS), coded values and product descriptors
-   (:data:`NOT_PERSONAL_KEYWORDS`: manufacturer, model, software versions,
-   coding scheme designators, code values), which name a product or a code,
-   never a person, and would otherwise quarantine every file of a site whose
-   institution shares a word with its scanner's vendor.
+   request); code strings (CS) and product descriptors
+   (:data:`NOT_PERSONAL_KEYWORDS`: manufacturer, model, software versions),
+   which name a product, never a person, and would otherwise quarantine every
+   file of a site whose institution shares a word with its scanner's vendor.
 
 The error message names the attribute and the reason, never the value.
 
@@ -45,12 +44,12 @@ from collections.abc import Collection, Iterator
 from functools import lru_cache
 from typing import Any
 
-from pydicom.datadict import dictionary_has_tag
+from pydicom.datadict import dictionary_has_tag, dictionary_VR
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
-from medveil.deid.actions import CODE_KEYWORDS, DATE_VRS, TEXT_VRS, Rule, RuleBook, dummy_value
+from medveil.deid.actions import DATE_VRS, TEXT_VRS, Rule, RuleBook, dummy_value
 from medveil.deid.pseudonyms import is_well_known_uid
 from medveil.deid.text import PhiLexicon
 from medveil.errors import DeidentificationError
@@ -61,13 +60,11 @@ MIN_TERM_LENGTH = 3  # for Latin-script terms
 ISO2022_ESCAPE = re.compile(r"\x1b[\x20-\x2f]*[\x30-\x7e]")
 GLUED_ID_LENGTH = 6
 _SEARCHED_VRS = (TEXT_VRS | DATE_VRS | {"TM", "AS"}) - {"UI", "CS"}
-NOT_PERSONAL_KEYWORDS = CODE_KEYWORDS | {
-    "Manufacturer",
-    "ManufacturerModelName",
-    "SoftwareVersions",
-}
+NOT_PERSONAL_KEYWORDS = frozenset({"Manufacturer", "ManufacturerModelName", "SoftwareVersions"})
 _LATIN_ONLY = re.compile(r"[\x00-\u024f\u1e00-\u1eff]*")
 _WORD = r"[0-9A-Za-z\u00c0-\u024f\u1e00-\u1eff]"
+_WORD_CHAR = re.compile(_WORD)
+_DIGIT = re.compile(r"\d")
 MEDIA_STORAGE_SOP_INSTANCE_UID = 0x00020003
 _META_RULES = {
     MEDIA_STORAGE_SOP_INSTANCE_UID: Rule("U", "default"),
@@ -80,46 +77,114 @@ _META_RULES = {
 _KEEP = Rule("K", "default")
 
 
-@lru_cache(maxsize=64)
-def term_pattern(terms: frozenset[str]) -> re.Pattern[str] | None:
-    """One case-insensitive regex for the usable ``terms`` (longest first), or None.
+class TermFinder:
+    """Finds the usable terms of a lexicon in text, case-insensitively.
 
     ISO 2022 escape sequences that pydicom can leave in decoded text (and so
     in lexicon terms) are dropped. Latin-script words match on word
     boundaries; identifiers (six characters or more, with a digit) match
     anywhere, because an ID glued into another token (``CD`` + MRN, a UID
-    ending in the accession number) still identifies.
+    ending in the accession number) still identifies. Runs of whitespace in a
+    term match any run of whitespace.
 
-    >>> pattern = term_pattern(frozenset({"Smith", "J", "张三", "QX77349"}))
-    >>> texts = ("dr smith", "Smithfield", "张三先生", "J", "CDQX77349")
-    >>> [bool(pattern.search(text)) for text in texts]
-    [True, False, True, False, True]
+    Searching is plain substring search on lower-cased text, with the
+    boundary check only where a term occurs: compiling one regex of a
+    hundred terms per patient would cost more than de-identifying the file.
+
+        >>> finder = TermFinder(frozenset({"Smith", "J", "张三", "QX77349"}))
+        >>> texts = ("dr smith", "Smithfield", "张三先生", "J", "CDQX77349")
+        >>> [finder.search(text) for text in texts]
+        [True, False, True, False, True]
+        >>> finder.sub("***", "Dr SMITH, MRN CDQX77349")
+        'Dr ***, MRN CD***'
     """
-    cleaned = {ISO2022_ESCAPE.sub("", term).strip() for term in terms}
-    usable = sorted((t for t in cleaned if _long_enough(t)), key=len, reverse=True)
-    if not usable:
-        return None
-    words: list[str] = []
-    anywhere: list[str] = []
-    for term in usable:
+
+    def __init__(self, terms: frozenset[str]) -> None:
+        usable: dict[str, bool] = {}
+        for term in terms:
+            if "\x1b" in term:
+                term = ISO2022_ESCAPE.sub("", term)
+            term = " ".join(term.split())
+            if _long_enough(term):
+                usable.setdefault(term.lower(), _bounded(term))
+        self._terms = sorted(usable.items(), key=lambda entry: -len(entry[0]))
+        # terms by their first two characters: short texts are scanned position by position
+        self._index: dict[str, list[tuple[str, bool]]] = {}
+        for term, bounded in self._terms:
+            self._index.setdefault(term[:2], []).append((term, bounded))
+
+    def __bool__(self) -> bool:
+        return bool(self._terms)
+
+    def search(self, text: str) -> bool:
+        """Whether ``text`` contains a term."""
+        return any(True for _ in self._hits(text))
+
+    def sub(self, marker: str, text: str) -> str:
+        """``text`` with every occurrence of a term replaced by ``marker``."""
+        hits = tuple(sorted(set(self._hits(text))))
+        if not hits:
+            return text
+        return _hit_pattern(hits).sub(marker, text)
+
+    def _hits(self, text: str) -> Iterator[tuple[str, bool]]:
+        folded = " ".join(text.lower().split())
+        if len(folded) < 2 * len(self._terms):  # cheaper than one find() per term
+            index = self._index
+            for start in range(len(folded) - 1):
+                for term, bounded in index.get(folded[start : start + 2], ()):
+                    if folded.startswith(term, start) and (
+                        not bounded or _at_boundaries(folded, start, start + len(term))
+                    ):
+                        yield term, bounded
+            return
+        for term, bounded in self._terms:
+            start = folded.find(term)
+            while start >= 0:
+                if not bounded or _at_boundaries(folded, start, start + len(term)):
+                    yield term, bounded
+                    break
+                start = folded.find(term, start + 1)
+
+
+def _at_boundaries(folded: str, start: int, end: int) -> bool:
+    return (start == 0 or not _WORD_CHAR.match(folded[start - 1])) and (
+        end == len(folded) or not _WORD_CHAR.match(folded[end])
+    )
+
+
+def _bounded(term: str) -> bool:
+    """Latin-script words need word boundaries; identifiers and other scripts do not."""
+    glued_id = len(term) >= GLUED_ID_LENGTH and bool(_DIGIT.search(term))
+    return not glued_id and (term.isascii() or bool(_LATIN_ONLY.fullmatch(term)))
+
+
+@lru_cache(maxsize=256)
+def _hit_pattern(hits: tuple[tuple[str, bool], ...]) -> re.Pattern[str]:
+    """A regex for the few terms found in one text, to replace them where they stand."""
+    parts = []
+    for term, bounded in sorted(hits, key=lambda hit: len(hit[0]), reverse=True):
         body = re.escape(term).replace(r"\ ", r"\s+")
-        glued_id = len(term) >= GLUED_ID_LENGTH and any(c.isdigit() for c in term)
-        (words if _LATIN_ONLY.fullmatch(term) and not glued_id else anywhere).append(body)
-    # One pair of lookarounds around all words: compiling a pair per term is ten times slower.
-    parts = [rf"(?<!{_WORD})(?:{'|'.join(words)})(?!{_WORD})"] if words else []
-    parts += anywhere
+        parts.append(rf"(?<!{_WORD}){body}(?!{_WORD})" if bounded else body)
     return re.compile("|".join(parts), re.IGNORECASE)
 
 
+@lru_cache(maxsize=64)
+def term_finder(terms: frozenset[str]) -> TermFinder | None:
+    """The :class:`TermFinder` of a lexicon's terms, or None when none is usable."""
+    finder = TermFinder(terms)
+    return finder if finder else None
+
+
 def _long_enough(term: str) -> bool:
-    if _LATIN_ONLY.fullmatch(term):
+    if term.isascii() or _LATIN_ONLY.fullmatch(term):
         return len(term) >= MIN_TERM_LENGTH
     return len(term) >= 2
 
 
 class _Checker:
     def __init__(
-        self, rules: RuleBook, pattern: re.Pattern[str] | None, generated: Collection[str]
+        self, rules: RuleBook, pattern: TermFinder | None, generated: Collection[str]
     ) -> None:
         self.rules = rules
         self.pattern = pattern
@@ -130,32 +195,38 @@ class _Checker:
             return _KEEP
         return _META_RULES.get(tag, _KEEP)
 
-    def rule(self, elem: DataElement) -> Rule:
-        tag = int(elem.tag)
-        if elem.tag.is_private:
+    def rule(self, tag: int, vr: str) -> Rule:
+        if (tag >> 16) & 1:
             return self.rules.override(tag) or _KEEP
-        return self.rules.listed(tag) or self.rules.unlisted(elem.VR, dictionary_has_tag(tag))
+        return self.rules.listed(tag) or self.rules.unlisted(vr, dictionary_has_tag(tag))
 
     def dataset(self, output: Dataset, original: Dataset | None, meta: bool = False) -> None:
-        for elem in output:
-            rule = self.meta_rule(int(elem.tag)) if meta else self.rule(elem)
-            before = _element(original, int(elem.tag))
+        for key in list(output.keys()):
+            tag = int(key)
+            raw = output.get_item(key)
+            vr = raw.VR or _dictionary_vr(tag)
+            rule = self.meta_rule(tag) if meta else self.rule(tag, vr)
+            if rule.action == "K" and vr not in _SEARCHED_VRS and vr not in ("SQ", "UN"):
+                continue  # kept, and not text: nothing to check (and nothing to convert)
+            elem = output[key]
             if rule.action == "X":
                 _fail(elem, "should have been removed")
             if elem.VR == "SQ":
                 if rule.action == "Z" and elem.value:
                     _fail(elem, "should be an empty sequence")
+                before = _element(original, int(elem.tag))
                 originals = before.value if before is not None and before.VR == "SQ" else []
                 for index, item in enumerate(elem.value):
                     self.dataset(item, originals[index] if index < len(originals) else None)
                 continue
-            self.element(elem, rule, before)
+            self.element(elem, rule, original)
 
-    def element(self, elem: DataElement, rule: Rule, before: DataElement | None) -> None:
+    def element(self, elem: DataElement, rule: Rule, original: Dataset | None) -> None:
         value = elem.value
         if rule.action == "Z" and not _is_empty(value):
             _fail(elem, "should be empty")
         must_change = rule.action in ("D", "U") or (rule.action == "C" and elem.VR in DATE_VRS)
+        before = _element(original, int(elem.tag)) if must_change else None
         unchanged = before is not None and not _is_empty(value) and value == before.value
         if must_change and unchanged and not self._exempt(elem, rule):
             _fail(elem, "still holds its original value")
@@ -184,12 +255,19 @@ def verify(
     generated: Collection[str],
 ) -> None:
     """Raise DeidentificationError unless ``output`` is provably clean (module docstring)."""
-    checker = _Checker(rules, term_pattern(frozenset(lexicon.terms)), frozenset(generated))
+    checker = _Checker(rules, term_finder(frozenset(lexicon.terms)), frozenset(generated))
     out_meta = getattr(output, "file_meta", None)
     if isinstance(out_meta, Dataset):
         in_meta = getattr(original, "file_meta", None)
         checker.dataset(out_meta, in_meta if isinstance(in_meta, Dataset) else None, meta=True)
     checker.dataset(output, original)
+
+
+def _dictionary_vr(tag: int) -> str:
+    try:
+        return dictionary_VR(tag)
+    except KeyError:
+        return "UN"
 
 
 def _element(ds: Dataset | None, tag: int) -> DataElement | None:
