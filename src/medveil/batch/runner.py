@@ -58,6 +58,7 @@ class RunConfig:
     layout: Layout = Layout.STUDY
     workers: int = 1
     crosswalk: Crosswalk | None = None
+    review: Path | None = None  # where pixel review thumbnails go (never under ``out``)
 
 
 @dataclass
@@ -98,17 +99,17 @@ class _Worker:
             lap("read")
             result = self.engine.run(ds)
             lap("deid")
-            pixel_summary = self._clean_pixels(result)
-            lap("pixels")
-            if pixels is not None:
-                _check_same_encoding(ds, result.dataset)
-            identity = result.identity_record() if self.collect_identity else None
             relative = relative_output(
                 self.config.layout,
                 result.dataset,
                 result.patient_pseudonym,
                 _mirror_source(candidate),
             )
+            pixel_summary = self._clean_pixels(result, review_name=relative.stem)
+            lap("pixels")
+            if pixels is not None:
+                _check_same_encoding(ds, result.dataset)
+            identity = result.identity_record() if self.collect_identity else None
             dest = self.config.out / relative
             staged = stage_dataset(result.dataset, dest, pixels)
             lap("write")
@@ -141,14 +142,29 @@ class _Worker:
             notes.clear()  # no declared encoding to append raw bytes in: read it all
         return read_full(path, notes), None
 
-    def _clean_pixels(self, result: DeidResult) -> str | None:
-        """Run the pixel step unless the policy turned it off; ``None`` means skipped."""
+    def _clean_pixels(self, result: DeidResult, review_name: str) -> str | None:
+        """Run the pixel step unless the policy turned it off; ``None`` means skipped.
+
+        With a review folder, the before/after thumbnails are written here, in
+        the worker, named after the new SOP instance (never after the input).
+        """
         mode = self.config.policy.pixels
         if mode is PixelMode.OFF:
             return None
         from medveil.pixels import clean_pixels
 
-        return str(clean_pixels(result.dataset, mode=mode, phi=result.lexicon))
+        review = self.config.review
+        report = clean_pixels(
+            result.dataset, mode=mode, phi=result.lexicon, keep_review_images=review is not None
+        )
+        if review is not None and report.review_before is not None:
+            from medveil.pixels.review import ReviewSheet
+
+            assert report.review_after is not None
+            ReviewSheet(review).add(
+                review_name, report.review_before, report.review_after, report.review_boxes
+            )
+        return str(report)
 
 
 def _check_same_encoding(source: Dataset, output: Dataset) -> None:

@@ -45,6 +45,7 @@ class BatchRequest:
     crosswalk: Path | None = None
     vault: Path | None = None
     review: Path | None = None
+    store: bool = False
 
 
 def build_policy(profile: str, options: list[str], policy_file: Path | None, pixels: str) -> Policy:
@@ -82,6 +83,7 @@ def with_pixel_mode(policy: Policy, mode: PixelMode) -> Policy:
 
 def execute(request: BatchRequest, home: Path, console: Console) -> BatchReport:
     """Run one batch with a progress bar; return the (closed) report."""
+    from medveil.batch.audit_sink import AuditSink
     from medveil.batch.discover import discover
     from medveil.batch.quarantine import QuarantineSink
     from medveil.batch.report import BatchReport
@@ -100,12 +102,18 @@ def execute(request: BatchRequest, home: Path, console: Console) -> BatchReport:
     _refuse_overlaps(request)
     excluded = [request.out] + ([request.quarantine] if request.quarantine else [])
     discovery = discover(request.inputs, exclude=excluded)
-    report = BatchReport(_run_description(request))
+    description = _run_description(request)
+    report = BatchReport(description)
     sinks: list[ResultSink] = [report]
     if request.quarantine is not None:
         sinks.append(QuarantineSink(request.quarantine))
+    sinks.append(AuditSink(home, out=request.out, layout=request.layout, run=description))
     if request.vault is not None:
         sinks.append(_vault_sink(request.vault, home))
+    if request.store:
+        from medveil.store import StoreSink
+
+        sinks.append(StoreSink(home))
     config = RunConfig(
         policy=request.policy,
         secret=load_or_create_secret(home / SECRET_FILE),
@@ -113,6 +121,7 @@ def execute(request: BatchRequest, home: Path, console: Console) -> BatchReport:
         layout=request.layout,
         workers=request.workers,
         crosswalk=_crosswalk(request.crosswalk),
+        review=request.review if request.policy.pixels.value != "off" else None,
     )
     total = len(discovery.candidates) + len(discovery.rejected)
     with Progress(
@@ -125,6 +134,10 @@ def execute(request: BatchRequest, home: Path, console: Console) -> BatchReport:
     ) as progress:
         task = progress.add_task("deid", total=total)
         BatchRunner(config, sinks).run(discovery, on_outcome=lambda _: progress.advance(task))
+    if config.review is not None:
+        from medveil.pixels.review import ReviewSheet
+
+        console.print(f"review sheet: {ReviewSheet(config.review).finish()}")
     if request.report is not None:
         report.write(request.report)
     return report
@@ -135,10 +148,13 @@ def _refuse_overlaps(request: BatchRequest) -> None:
     out = request.out.resolve()
     if request.report is not None and request.report.resolve().is_relative_to(out):
         raise UsageError("--report must not be inside --out: it lists input paths")
-    if request.quarantine is not None:
-        quarantine = request.quarantine.resolve()
-        if quarantine.is_relative_to(out) or out.is_relative_to(quarantine):
-            raise UsageError("--quarantine must not be inside --out (nor contain it)")
+    for name, folder in (("--quarantine", request.quarantine), ("--review", request.review)):
+        if folder is None:
+            continue
+        resolved = folder.resolve()
+        if resolved.is_relative_to(out) or out.is_relative_to(resolved):
+            # quarantined originals and "before" thumbnails show PHI
+            raise UsageError(f"{name} must not be inside --out (nor contain it)")
 
 
 def _run_description(request: BatchRequest) -> dict[str, Any]:
@@ -155,6 +171,7 @@ def _run_description(request: BatchRequest) -> dict[str, Any]:
         "crosswalk": request.crosswalk is not None,
         "vault": request.vault is not None,
         "review": str(request.review) if request.review else None,
+        "store": request.store,
     }
 
 
@@ -203,7 +220,12 @@ def deid(
         Path | None, typer.Option(help="CSV: original,replacement (+ optional kind) pseudonyms.")
     ] = None,
     vault: Annotated[Path | None, typer.Option(help="Store original identities here.")] = None,
-    review: Annotated[Path | None, typer.Option(help="Pixel review sheets folder.")] = None,
+    review: Annotated[
+        Path | None, typer.Option(help="Before/after pixel review sheets (outside --out).")
+    ] = None,
+    store: Annotated[
+        bool, typer.Option("--store", help="Also keep every output encrypted in the store.")
+    ] = False,
 ) -> None:
     """De-identify DICOM files (PS3.15 Annex E) into --out; research preset by default."""
     console = Console(stderr=True)
@@ -219,6 +241,7 @@ def deid(
             crosswalk=crosswalk,
             vault=vault,
             review=review,
+            store=store,
         )
         result = execute(request, home_from(ctx), console)
     except UsageError as exc:
