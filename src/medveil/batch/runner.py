@@ -19,6 +19,7 @@ import multiprocessing
 import os
 import sys
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -46,6 +47,9 @@ if TYPE_CHECKING:
 
 #: Header-only files per extra worker process before a pool pays for its start-up.
 FILES_PER_WORKER = 8
+
+#: Distinct library warnings kept per file in the report.
+MAX_WARNING_NOTES = 10
 
 
 @dataclass(frozen=True)
@@ -83,7 +87,19 @@ class _Worker:
         )
 
     def process(self, candidate: Candidate) -> _Processed:
-        """Read, de-identify, clean pixels, stage; any exception quarantines this file."""
+        """Read, de-identify, clean pixels, stage; any exception quarantines this file.
+
+        Library warnings (pydicom's invalid-value complaints about the input) go
+        to the file's notes in the report instead of interleaving on the console.
+        """
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            processed = self._process(candidate)
+        seen = dict.fromkeys(str(w.message) for w in caught)
+        processed.outcome.notes.extend(list(seen)[:MAX_WARNING_NOTES])
+        return processed
+
+    def _process(self, candidate: Candidate) -> _Processed:
         timings: dict[str, float] = {}
         start = last = time.perf_counter()
 

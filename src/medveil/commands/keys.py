@@ -20,7 +20,6 @@ from medveil.commands.common import home_from
 from medveil.commands.store import DbUrl, guarded, open_store
 from medveil.commands.vault import VaultPath, open_vault
 from medveil.crypto import default_keyring
-from medveil.vault import default_vault_path
 
 keys_app = typer.Typer(help="Key rotation and crypto-shredding.")
 
@@ -69,6 +68,8 @@ def rotate(
             typer.echo(f"FAIL {address}: {reason}", err=True)
         failures += len(report.failures)
         typer.echo(f"store: re-wrapped {report.rewrapped}, skipped shredded {report.shredded}")
+    from medveil.vault import default_vault_path
+
     vault_file = vault_path or default_vault_path(home)
     if vault_file.exists():
         with open_vault(ctx, vault_file) as vault:

@@ -12,7 +12,7 @@ import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -21,7 +21,9 @@ from medveil.commands.common import home_from
 from medveil.crypto import CIPHERS, DEFAULT_CIPHER
 from medveil.crypto.files import write_private_file
 from medveil.errors import MedveilError, UsageError
-from medveil.store import ImageStore
+
+if TYPE_CHECKING:
+    from medveil.store import ImageStore
 
 store_app = typer.Typer(help="Encrypted image store: put, get, ls, check.")
 
@@ -60,6 +62,8 @@ def open_store(
     ctx: typer.Context, url: str | None, cipher: str = DEFAULT_CIPHER
 ) -> Iterator[ImageStore]:
     """The home's store with its audit log, closed afterwards; errors become exit codes."""
+    from medveil.store import ImageStore  # SQLAlchemy is heavy: import only when used
+
     with guarded():
         home = home_from(ctx)
         with AuditLog.open(home) as audit:

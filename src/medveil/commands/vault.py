@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -22,7 +22,9 @@ from medveil.audit import AuditLog
 from medveil.commands.common import home_from
 from medveil.commands.store import guarded
 from medveil.errors import AccessDenied
-from medveil.vault import IdentityVault, default_vault_path
+
+if TYPE_CHECKING:
+    from medveil.vault import IdentityVault
 
 PASSWORD_ENV_VAR = "MEDVEIL_OPERATOR_PASSWORD"
 
@@ -44,6 +46,8 @@ def register(app: typer.Typer) -> None:
 @contextmanager
 def open_vault(ctx: typer.Context, path: Path | None) -> Iterator[IdentityVault]:
     """The vault with the home's audit log, closed afterwards; errors become exit codes."""
+    from medveil.vault import IdentityVault, default_vault_path  # heavy: import when used
+
     with guarded():
         home = home_from(ctx)
         with AuditLog.open(home) as audit:

@@ -17,8 +17,6 @@ import typer
 
 from medveil.commands.common import home_from
 from medveil.errors import MedveilError
-from medveil.watermark import export_file, format_export_id, trace_file
-from medveil.watermark.detect import FALSE_POSITIVE_LIMIT
 
 watermark_app = typer.Typer(help="Forensic watermarks on exported images.", no_args_is_help=True)
 
@@ -60,6 +58,8 @@ def embed(
     ] = None,
 ) -> None:
     """Write a copy of SOURCE to TARGET carrying a new, registered export id."""
+    from medveil.watermark import export_file  # numpy/cv2: import when used
+
     box = _parse_box(roi)
     try:
         record = export_file(
@@ -88,6 +88,9 @@ def trace(
     ],
 ) -> None:
     """Read the watermark of LEAKED and print the export it came from."""
+    from medveil.watermark import format_export_id, trace_file
+    from medveil.watermark.detect import FALSE_POSITIVE_LIMIT
+
     try:
         result = trace_file(home_from(ctx), leaked, actor=getpass.getuser())
     except ValueError as exc:
