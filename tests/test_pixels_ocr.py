@@ -26,6 +26,7 @@ from pydicom.uid import ExplicitVRLittleEndian, JPEGBaseline8Bit, RLELossless
 from medveil.deid.policy import PixelMode
 from medveil.deid.text import PhiLexicon
 from medveil.pixels import PixelReport, TemplateSet, clean_overlays, clean_pixels
+from medveil.pixels import clean as clean_module
 from medveil.pixels.clean import _readable_phi
 from medveil.pixels.detect import find_lines
 from medveil.pixels.ocr import engine
@@ -299,3 +300,46 @@ def test_overlay_in_unused_high_bits_is_removed(pydicom_samples: Path) -> None:
     assert not (written & 0xF000).any()
     outside = ~redacted_mask(raw.shape, [r.box for r in report.regions if r.action == "redact"])
     np.testing.assert_array_equal(written[outside], (raw & 0x0FFF)[outside])
+
+
+def test_multiframe_reuses_the_full_pass_for_static_text(
+    deid_samples: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Static banner in every frame, moving anatomy, new PHI in one frame only.
+
+    Only the first frame gets the full pass; later frames are searched where
+    they differ from it, and the PHI that appears in frame 3 is still found.
+    """
+    rgb = pydicom.dcmread(deid_samples / "humans/ctbrain1.dcm").pixel_array.copy()
+    ink = (0, 0, 0)  # the drawing is black on white
+    rows, columns = np.mgrid[: rgb.shape[0], : rgb.shape[1]]
+    stack, truths = [], []
+    for index in range(5):
+        frame = rgb.copy()
+        # A soft grey blob moves along the foot of the image (no strokes, no text).
+        blob = np.exp(-((columns - 120 - 40 * index) ** 2 + (rows - 400) ** 2) / 800.0)
+        frame = (frame * (1 - 0.5 * blob[..., np.newaxis])).astype(np.uint8)
+        burned = [
+            burn(frame, "DOE^JOHN 12345678", 10, 10, 22, ink),
+            burn(frame, "AP", 440, 420, 24, ink, phi=False),
+        ]
+        if index == 3:
+            burned.append(burn(frame, "DOB 01/01/1970", 150, 200, 22, ink))
+        stack.append(frame)
+        truths.append(burned)
+    ds = pydicom.dcmread(deid_samples / "humans/ctbrain1.dcm")
+    ds.NumberOfFrames = len(stack)
+    ds.set_pixel_data(np.stack(stack), "RGB", 8, generate_instance_uid=False)
+    full_passes = []
+    real = clean_module.find_lines
+
+    def counting(*args: object, **kwargs: object) -> object:
+        if kwargs.get("region") is None and kwargs.get("near") is None:
+            full_passes.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(clean_module, "find_lines", counting)
+    run = _clean(ds, PixelMode.PHI, _lexicon(ds), templates=NO_TEMPLATES)
+    _assert_clean(run, truths, PixelMode.PHI)
+    assert run.report.frames == 5
+    assert len(full_passes) == 1

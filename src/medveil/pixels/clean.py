@@ -44,6 +44,12 @@ REVIEW_SIDE = 768
 # Verification passes per frame: PHI found by a pass is redacted and the
 # frame verified again; PHI still read by the last pass quarantines the file.
 VERIFY_ROUNDS = 3
+# Multi-frame reuse (:func:`_changed_regions`): differing pixels are gathered
+# on tiles of this size, grown by this margin, and a frame whose changed
+# boxes cover more than this share of it gets the full pass.
+CHANGE_TILE = 16
+CHANGE_MARGIN = 32
+CHANGE_FULL_PASS = 0.9
 
 
 def clean_pixels(
@@ -79,13 +85,31 @@ def clean_pixels(
     # Overlays stored in the unused high bits of Pixel Data (retired, but
     # still met) vanish when the decoded values are written back.
     changed = has_embedded_overlays(dataset)
+    read = mode == PixelMode.PHI
+    # The last frame that had the full detection pass, its renderings and its
+    # decisions: later frames reuse them where their renderings are identical.
+    reference: tuple[list[np.ndarray], list[TextRegion]] | None = None
     for index in range(frames.count):
         frame = frames.array[index]
         with clock("detect"):
             before = _views(frame, window, dataset)
-            lines = find_lines(before, ocr, read=mode == PixelMode.PHI)
-            decided = [decide(line, mode, judge, index) for line in lines]
-            report.lines_found += len(lines)
+            moved = _changed_regions(before, reference[0]) if reference is not None else None
+            if reference is None or moved is None:
+                lines = find_lines(before, ocr, read=read)
+                decided = [decide(line, mode, judge, index) for line in lines]
+                reference = (before, decided)
+            else:
+                # Lines in unchanged pixels are the reference's, already decided.
+                regions_moved, mask = moved
+                lines = [
+                    line
+                    for region in regions_moved
+                    for line in find_lines(before, ocr, read=read, region=region)
+                    if mask[line.box.y0 : line.box.y1, line.box.x0 : line.box.x1].any()
+                ]
+                decided = [decide(line, mode, judge, index) for line in lines]
+                decided += [replace(r, frame=index) for r in reference[1]]
+            report.lines_found += len(decided)
             regions = [r for r in decided if r.action == "keep"] + _redactions(decided, before)
         regions += [TextRegion(index, box, "redact", "template") for _, box in fixed]
         report.regions += regions
@@ -125,6 +149,55 @@ def clean_pixels(
     report.verified = True
     dataset.BurnedInAnnotation = "NO"
     return report
+
+
+def _changed_regions(
+    views: list[np.ndarray], reference: list[np.ndarray]
+) -> tuple[list[Box], np.ndarray] | None:
+    """The parts of a frame whose renderings differ from the reference frame's.
+
+    Burned-in text of a multi-frame image is almost always static: where a
+    frame renders exactly like the reference frame (the last one that had the
+    full pass), the reference's lines and decisions hold for it, and only the
+    rest (moving anatomy, a changing counter) needs the detector. Differing
+    pixels are gathered on a grid of :data:`CHANGE_TILE` px, grown by
+    :data:`CHANGE_MARGIN` px (a line partly inside is seen whole), and each
+    connected area becomes one box. Returns ``None`` (full pass) when the
+    renderings are not comparable or the boxes cover most of the frame;
+    else the boxes and the mask of differing pixels.
+    """
+    if len(views) != len(reference):
+        return None
+    rows, columns = views[0].shape
+    changed = np.zeros((rows, columns), dtype=bool)
+    for view, old in zip(views, reference, strict=True):
+        if view.shape != old.shape:
+            return None
+        changed |= np.not_equal(view, old)
+    if not changed.any():
+        return [], changed
+    tiles_y, tiles_x = -(-rows // CHANGE_TILE), -(-columns // CHANGE_TILE)
+    padded = np.zeros((tiles_y * CHANGE_TILE, tiles_x * CHANGE_TILE), dtype=bool)
+    padded[:rows, :columns] = changed
+    grid = np.asarray(
+        padded.reshape(tiles_y, CHANGE_TILE, tiles_x, CHANGE_TILE).any(axis=(1, 3)), dtype=np.uint8
+    )
+    count, _, stats, _ = cv2.connectedComponentsWithStats(grid, connectivity=8)
+    regions: list[Box] = []
+    for x, y, w, h, _ in stats[1:count]:
+        box = Box(
+            int(x) * CHANGE_TILE,
+            int(y) * CHANGE_TILE,
+            min(columns, int(x + w) * CHANGE_TILE),
+            min(rows, int(y + h) * CHANGE_TILE),
+        ).padded(CHANGE_MARGIN, rows, columns)
+        for other in [r for r in regions if r.intersection(box)]:
+            regions.remove(other)
+            box = box.union(other)
+        regions.append(box)
+    if sum(r.area for r in regions) > CHANGE_FULL_PASS * rows * columns:
+        return None
+    return regions, changed
 
 
 def _views(frame: np.ndarray, window: Window, ds: Dataset) -> list[np.ndarray]:

@@ -67,6 +67,7 @@ def find_lines(
     *,
     read: bool = True,
     near: list[Box] | None = None,
+    region: Box | None = None,
 ) -> list[Line]:
     """Detect (and with ``read``, recognize) text in every view.
 
@@ -76,11 +77,16 @@ def find_lines(
     With ``near`` (the verification pass after redaction), only candidate
     crops touching one of those boxes are scanned. A line already read
     confidently in an earlier view is not read again.
+
+    With ``region`` (a part of a multi-frame image's frame that differs
+    from the frame that had the full pass), the frame is scanned as a whole
+    frame would be (same full-scan choice, scale and equalisation), but the
+    detector runs only on that region or on candidate crops touching it.
     """
     lines: list[Line] = []
     for number, view in enumerate(views):
         whole = number == 0 and near is None
-        boxes = _detect(view, engine, near, whole, mask=number > 0)
+        boxes = _detect(view, engine, near, whole, mask=number > 0, region=region)
         if not read:
             for box in boxes:
                 _add(lines, Line(box, []))
@@ -105,7 +111,13 @@ def _same_line(a: Box, b: Box) -> bool:
 
 
 def _detect(
-    view: np.ndarray, engine: OcrEngine, near: list[Box] | None, whole: bool, *, mask: bool
+    view: np.ndarray,
+    engine: OcrEngine,
+    near: list[Box] | None,
+    whole: bool,
+    *,
+    mask: bool,
+    region: Box | None = None,
 ) -> list[Box]:
     """Text boxes in one view.
 
@@ -115,15 +127,17 @@ def _detect(
     """
     rows, columns = view.shape
     if whole and max(rows, columns) <= SMALL_SIDE:
-        return _full_scan(view, engine)
+        return _full_scan(view, engine, region)
     if near is not None and mask:
         crops = _crops_near(view, near)
     else:
         crops = candidate_crops(view, mask=mask)
     if near is not None:
         crops = [c for c in crops if any(c[0].intersection(b) for b in near)]
-    if whole and _coverage([box for box, _ in crops], rows, columns) > FULL_SCAN_SHARE:
-        return _full_scan(view, engine)
+    if region is not None:
+        crops = [c for c in crops if c[0].intersection(region)]
+    if whole and coverage([box for box, _ in crops], rows, columns) > FULL_SCAN_SHARE:
+        return _full_scan(view, engine, region)
     found: list[Box] = []
     for crop, height in crops:
         budget = (MAX_CROP_PIXELS / crop.area) ** 0.5
@@ -138,7 +152,7 @@ def _detect(
     return found
 
 
-def _coverage(boxes: list[Box], rows: int, columns: int) -> float:
+def coverage(boxes: list[Box], rows: int, columns: int) -> float:
     """Share of the frame inside the union of ``boxes`` (on an 8x coarser grid)."""
     grid = np.zeros((rows // 8 + 1, columns // 8 + 1), dtype=bool)
     for b in boxes:
@@ -163,10 +177,20 @@ def _crops_near(view: np.ndarray, near: list[Box]) -> list[tuple[Box, int]]:
     ]
 
 
-def _full_scan(view: np.ndarray, engine: OcrEngine) -> list[Box]:
-    """The whole frame at once, scaled so small text reaches the detector's size."""
+def _full_scan(view: np.ndarray, engine: OcrEngine, region: Box | None = None) -> list[Box]:
+    """The whole frame at once, scaled so small text reaches the detector's size.
+
+    With ``region``, the frame is equalised whole but only that part is scanned.
+    """
     scale = min(FULL_SCAN_MAX_SCALE, FULL_SCAN_SIDE / max(view.shape))
-    return engine.detect(_CLAHE.apply(view), scale)
+    equalised = _CLAHE.apply(view)
+    if region is None:
+        return engine.detect(equalised, scale)
+    part = equalised[region.y0 : region.y1, region.x0 : region.x1]
+    return [
+        Box(b.x0 + region.x0, b.y0 + region.y0, b.x1 + region.x0, b.y1 + region.y0)
+        for b in engine.detect(part, scale)
+    ]
 
 
 def _stretch(crop: np.ndarray) -> np.ndarray:
