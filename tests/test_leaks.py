@@ -15,6 +15,7 @@ import random
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
 import pydicom
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -125,8 +126,10 @@ def test_image_and_clean_text_unchanged(
         result = research_run[corpus_file.path.resolve()]
         for keyword in IMAGE_KEYWORDS:
             assert result.get(keyword) == original.get(keyword), keyword
-        assert result.PixelData == original.PixelData
         assert result.file_meta.TransferSyntaxUID == original.file_meta.TransferSyntaxUID
+        if result.PixelData != original.PixelData:  # a J2K encoder COM was removed (F28)
+            assert original.file_meta.TransferSyntaxUID.is_compressed
+            assert np.array_equal(result.pixel_array, original.pixel_array)
         # PHI-free descriptors survive Clean Descriptors untouched.
         assert result.SeriesDescription == "PA ERECT"
         assert result.RequestedProcedureDescription == "XR CHEST 2 VIEWS"

@@ -15,6 +15,7 @@ strings) and are returned, deduplicated, as notes for the report.
 
 from __future__ import annotations
 
+import re
 import struct
 import warnings
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from medveil.errors import DeidentificationError
 
 PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
 MAX_NOTES = 5
+_SCAN_CHUNK = 1 << 22
 _ITEM, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE0DD
 _LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"UC", b"UN", b"UR", b"UT"}
 
@@ -63,6 +65,23 @@ def read_header(path: Path, notes: list[str]) -> tuple[Dataset, PixelSpan | None
     implicit, little = ds.original_encoding
     end = _element_end(path, start, size, implicit is not False, little is not False)
     return ds, PixelSpan(path, start, end)
+
+
+def span_contains(span: PixelSpan, pattern: re.Pattern[bytes], overlap: int) -> bool:
+    """Whether ``pattern`` (at most ``overlap + 1`` bytes long) occurs in the span's bytes;
+    read in chunks, so a large element never sits in memory whole."""
+    with span.source.open("rb") as fp:
+        fp.seek(span.start)
+        position, carry = span.start, b""
+        while position < span.end:
+            chunk = fp.read(min(_SCAN_CHUNK, span.end - position))
+            if not chunk:
+                return False
+            position += len(chunk)
+            if pattern.search(carry + chunk):
+                return True
+            carry = chunk[-overlap:]
+    return False
 
 
 def has_transfer_syntax(ds: Dataset) -> bool:

@@ -10,7 +10,10 @@ that file -- nothing of it appears under ``--out`` -- and the batch goes on.
 
 When no pixel operation is needed (``--pixels off``) the pixel data is never
 even loaded: the worker reads the header only and the writer appends the
-encoded pixel data element byte for byte from the input (see ``reader``).
+encoded pixel data element byte for byte from the input (see ``reader``) --
+unless the bytes of a JPEG / JPEG 2000 codestream contain a marker of a
+metadata segment (COM, APPn, J2K COM; F28): then the file is read in full so
+the engine can strip them.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
@@ -34,7 +37,14 @@ from pydicom.dataset import Dataset
 from medveil.batch.discover import Candidate, Discovery
 from medveil.batch.layout import Layout, relative_output
 from medveil.batch.outcome import FileOutcome, ResultSink, Status, wants_identity
-from medveil.batch.reader import PIXEL_TAGS, PixelSpan, has_transfer_syntax, read_full, read_header
+from medveil.batch.reader import (
+    PIXEL_TAGS,
+    PixelSpan,
+    has_transfer_syntax,
+    read_full,
+    read_header,
+    span_contains,
+)
 from medveil.batch.writer import remove_staged, stage_dataset
 from medveil.deid.policy import PixelMode
 from medveil.errors import DeidentificationError, UsageError
@@ -153,9 +163,13 @@ class _Worker:
         """Header only when the pixels stay untouched (their bytes are copied later)."""
         if self.config.policy.pixels is PixelMode.OFF:
             ds, pixels = read_header(path, notes)
-            if pixels is None or has_transfer_syntax(ds):
+            if pixels is None:
                 return ds, pixels
-            notes.clear()  # no declared encoding to append raw bytes in: read it all
+            if has_transfer_syntax(ds) and not _may_hold_codestream_metadata(ds, pixels):
+                return ds, pixels
+            # No declared encoding to append raw bytes in, or a JPEG/J2K codestream that may
+            # carry COM/APPn text (F28) the engine must strip: read it all.
+            notes.clear()
         return read_full(path, notes), None
 
     def _clean_pixels(self, result: DeidResult, review_name: str) -> str | None:
@@ -181,6 +195,18 @@ class _Worker:
                 review_name, report.review_before, report.review_after, report.review_boxes
             )
         return str(report)
+
+
+def _may_hold_codestream_metadata(ds: Dataset, pixels: PixelSpan) -> bool:
+    """Whether the encoded pixel bytes may hold segments the engine strips (cheap scan)."""
+    from medveil.deid.codestream import HINT_OVERLAP, metadata_hint
+
+    pattern = metadata_hint(str(ds.file_meta.get("TransferSyntaxUID", "")))
+    if pattern is None:
+        return False
+    # Past the element header (tag, VR, reserved, length): an undefined length FFFFFFFF
+    # followed by the first item tag FEFF would always look like a JPEG COM marker.
+    return span_contains(replace(pixels, start=pixels.start + 12), pattern, HINT_OVERLAP)
 
 
 def _check_same_encoding(source: Dataset, output: Dataset) -> None:

@@ -16,6 +16,9 @@
    elements that are kept unchanged are shared, not decoded (pixel data is
    never decoded or copied); a malformed element (an invalid VR code, a
    value pydicom cannot convert) refuses the file;
+   encapsulated JPEG / JPEG 2000 frames lose their COM and APPn metadata
+   segments (:mod:`medveil.deid.codestream`, lossless; the output gets a new
+   pixel data element only when something was removed);
 3. records what was done (:mod:`medveil.deid.record`);
 4. writes text as UTF-8 when anything non-ASCII is left
    (:func:`~medveil.deid.charset.normalise_character_set`);
@@ -66,6 +69,7 @@ from medveil.deid.actions import (
     is_id_like,
 )
 from medveil.deid.charset import decode_text, normalise_character_set
+from medveil.deid.codestream import strip_codestream_metadata
 from medveil.deid.dates import DateValueError, cap_age, shift_date_value
 from medveil.deid.identity import IdentityRecord, identity_record
 from medveil.deid.policy import PixelMode, Policy
@@ -159,6 +163,7 @@ class Deidentifier:
             lexicon = PhiLexicon.from_dataset(work)
             job = _Job(self, work, lexicon)
             out = job.build()
+            strip_codestream_metadata(out)  # F28: COM/APPn text inside JPEG and J2K frames
             record_deidentification(out, self.policy)
             normalise_character_set(out)
         except DeidentificationError:
