@@ -21,7 +21,12 @@ import pytest
 from PIL import Image
 from pydicom.dataset import Dataset
 from pydicom.encaps import encapsulate
-from pydicom.uid import ExplicitVRLittleEndian, JPEGBaseline8Bit, RLELossless
+from pydicom.uid import (
+    ExplicitVRLittleEndian,
+    JPEG2000Lossless,
+    JPEGBaseline8Bit,
+    RLELossless,
+)
 
 from medveil.deid.policy import PixelMode
 from medveil.deid.text import PhiLexicon
@@ -126,6 +131,17 @@ def test_chest_radiograph_phi_mode(chest: tuple[Dataset, list[Burned]]) -> None:
     assert run.dataset.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
     assert run.report.review_before is not None and run.report.review_boxes
     assert set(run.report.timings) >= {"decode", "detect", "redact", "verify", "encode"}
+
+
+def test_chest_radiograph_jpeg2000_lossless(chest: tuple[Dataset, list[Burned]]) -> None:
+    """The compressed variant: text burned into RG1, then JPEG 2000 lossless encoded."""
+    ds, burned = copy.deepcopy(chest[0]), chest[1]
+    ds.compress(JPEG2000Lossless, generate_instance_uid=False)
+    run = _clean(ds, PixelMode.PHI, _lexicon(ds))
+    _assert_clean(run, [burned], PixelMode.PHI)
+    syntax = run.dataset.file_meta.TransferSyntaxUID
+    assert syntax in (JPEG2000Lossless, ExplicitVRLittleEndian)  # lossless either way
+    assert run.dataset.get("LossyImageCompression", "00") == "00"
 
 
 def test_chest_radiograph_all_text_mode(chest: tuple[Dataset, list[Burned]]) -> None:
