@@ -1,14 +1,19 @@
-"""Decoding every pixel format and writing redacted frames back truthfully (no OCR)."""
+"""Decoding every pixel format and writing redacted frames back truthfully.
+
+Only the 1-bit ``clean_pixels`` tests at the end run OCR.
+"""
 
 from __future__ import annotations
 
 from io import BytesIO
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pydicom
 import pytest
-from pydicom.dataset import Dataset
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.pixels import pack_bits
 from pydicom.uid import (
     JPEG2000,
     ExplicitVRBigEndian,
@@ -20,8 +25,13 @@ from pydicom.uid import (
     RLELossless,
 )
 
+from medveil.deid.policy import PixelMode
+from medveil.deid.text import PhiLexicon
 from medveil.errors import PixelCleaningError
+from medveil.pixels import clean_pixels
 from medveil.pixels.codec import read_frames, write_frames
+from medveil.pixels.report import Box
+from pixel_fixtures import covered
 
 # (package, file, source syntax, syntax after a rewrite, photometric after, lossy flag after)
 FORMATS = [
@@ -118,15 +128,129 @@ def test_frames_are_private_copies(pydicom_samples: Path) -> None:
     assert ds.pixel_array[:10, :10].min() > 0
 
 
-@pytest.mark.parametrize("damage", ["truncated", "no pixels", "1-bit"])
+@pytest.mark.parametrize("damage", ["truncated", "no pixels", "32-bit"])
 def test_undecodable_pixels_fail_closed(damage: str, pydicom_samples: Path) -> None:
-    if damage == "1-bit":
-        ds = pydicom.dcmread(pydicom_samples / "liver.dcm")
+    ds = pydicom.dcmread(pydicom_samples / "RG1_UNCR.dcm")
+    if damage == "truncated":
+        ds.PixelData = ds.PixelData[:1000]
+    elif damage == "32-bit":
+        ds.BitsAllocated = 32
     else:
-        ds = pydicom.dcmread(pydicom_samples / "RG1_UNCR.dcm")
-        if damage == "truncated":
-            ds.PixelData = ds.PixelData[:1000]
-        else:
-            del ds.PixelData
+        del ds.PixelData
     with pytest.raises(PixelCleaningError):
         read_frames(ds)
+
+
+# --- 1-bit pixel data (binary segmentations) ------------------------------------------------
+
+# Rows x columns of the synthetic volume: 12,789 bits per frame, not a multiple
+# of 8, so frames share bytes when packed.
+BIT_ROWS, BIT_COLUMNS = 63, 203
+
+
+def _one_bit(volume: np.ndarray) -> Dataset:
+    """A minimal multi-frame 1-bit MONOCHROME2 dataset holding ``volume`` (0/1)."""
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.66.4"
+    ds.file_meta.MediaStorageSOPInstanceUID = "1.2.3.4.5"
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID
+    ds.Modality = "SEG"
+    ds.PatientName = "DOE^JOHN"
+    ds.PatientID = "12345678"
+    ds.Rows, ds.Columns = volume.shape[1:]
+    ds.NumberOfFrames = volume.shape[0]
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit = 1, 1, 0
+    ds.PixelRepresentation = 0
+    ds.PixelData = pack_bits(volume)
+    ds["PixelData"].VR = "OB"
+    return ds
+
+
+@pytest.mark.parametrize(
+    ("name", "source"),
+    [("liver.dcm", ExplicitVRLittleEndian), ("liver_expb.dcm", ExplicitVRBigEndian)],
+)
+def test_one_bit_frames_are_written_back_exactly(
+    name: str, source: str, pydicom_samples: Path
+) -> None:
+    ds = pydicom.dcmread(pydicom_samples / name)
+    assert ds.file_meta.TransferSyntaxUID == source and ds.BitsAllocated == 1
+    frames = read_frames(ds)
+    assert frames.array.shape == (3, 512, 512) and frames.array.dtype == np.uint8
+    assert set(np.unique(frames.array)) <= {0, 1}
+    expected = frames.array.copy()
+    frames.array[1, 200:300, 200:300] = 0  # a redaction through the segmented liver
+    expected[1, 200:300, 200:300] = 0
+    assert write_frames(ds, frames) == ExplicitVRLittleEndian
+    out = _roundtrip(ds)
+    assert out.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
+    assert (out.BitsAllocated, out.BitsStored, out.HighBit) == (1, 1, 0)
+    assert out.PixelData == pack_bits(expected)
+    np.testing.assert_array_equal(out.pixel_array, expected)
+
+
+def test_one_bit_frames_are_packed_across_frame_boundaries() -> None:
+    rng = np.random.default_rng(3)
+    volume = rng.integers(0, 2, (3, BIT_ROWS, BIT_COLUMNS), dtype=np.uint8)
+    ds = _one_bit(volume)
+    frames = read_frames(ds)
+    np.testing.assert_array_equal(frames.array, volume)
+    frames.array[1, -2:, -3:] = 0  # the last bits of frame 1 share a byte with frame 2
+    frames.array[2, :1, :4] = 0
+    expected = volume.copy()
+    expected[1, -2:, -3:] = 0
+    expected[2, :1, :4] = 0
+    write_frames(ds, frames)
+    out = _roundtrip(ds)
+    assert out.PixelData == pack_bits(expected)
+    assert len(out.PixelData) == -(-(3 * BIT_ROWS * BIT_COLUMNS) // 16) * 2
+    np.testing.assert_array_equal(out.pixel_array, expected)
+
+
+def test_one_bit_segmentation_without_text_is_left_untouched(pydicom_samples: Path) -> None:
+    ds = pydicom.dcmread(pydicom_samples / "liver.dcm")
+    data = ds.PixelData
+    for mode in (PixelMode.ALL_TEXT, PixelMode.PHI):
+        report = clean_pixels(ds, mode=mode, phi=PhiLexicon.from_dataset(ds))
+        assert report.frames == 3 and report.boxes_redacted == 0 and not report.rewritten
+    assert ds.PixelData is data and ds.BurnedInAnnotation == "NO"
+    assert ds.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
+
+
+def test_one_bit_text_is_cleared_in_all_text_mode() -> None:
+    volume = np.zeros((3, BIT_ROWS, BIT_COLUMNS), dtype=np.uint8)
+    volume[:, 40:58, 20:70] = 1  # a segmented blob in every frame
+    volume[2, 45:55, 150:190] = 1
+    cv2.putText(volume[1], "DOE JOHN", (8, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.7, 1, 2)
+    ink = np.zeros(volume.shape[1:], dtype=np.uint8)
+    cv2.putText(ink, "DOE JOHN", (8, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.7, 1, 2)
+    text = ink.astype(bool)
+    rows, columns = np.nonzero(text)
+    truth = Box(int(columns.min()), int(rows.min()), int(columns.max()) + 1, int(rows.max()) + 1)
+    ds = _one_bit(volume)
+    report = clean_pixels(ds, mode=PixelMode.ALL_TEXT, phi=PhiLexicon.from_dataset(ds))
+    assert report.rewritten and report.verified
+    boxes = {
+        i: [r.box for r in report.regions if r.action == "redact" and r.frame == i]
+        for i in range(3)
+    }
+    assert covered(truth, boxes[1]), boxes
+    out = _roundtrip(ds)
+    assert out.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
+    assert (out.BitsAllocated, out.BitsStored, out.HighBit) == (1, 1, 0)
+    after = out.pixel_array
+    assert not after[1][text].any(), "text pixels left set"
+    expected = volume.copy()
+    for index, frame_boxes in boxes.items():
+        inside = np.zeros(volume.shape[1:], dtype=bool)
+        for b in frame_boxes:
+            inside[b.y0 : b.y1, b.x0 : b.x1] = True
+            expected[index, b.y0 : b.y1, b.x0 : b.x1] = 0
+        assert np.array_equal(after[index][~inside], volume[index][~inside]), index
+    np.testing.assert_array_equal(after, expected)
+    assert out.PixelData == pack_bits(expected)

@@ -96,6 +96,19 @@ def test_display_view_signed_percentile_window() -> None:
     assert np.all(np.diff(view.ravel().astype(int)) >= 0)  # monotone in the stored value
 
 
+@pytest.mark.parametrize(("photometric", "shown"), [("MONOCHROME2", 255), ("MONOCHROME1", 0)])
+def test_display_view_of_one_bit_data_is_full_contrast(photometric: str, shown: int) -> None:
+    ds = Dataset()
+    ds.PhotometricInterpretation = photometric
+    ds.BitsAllocated = 1
+    ds.WindowCenter, ds.WindowWidth = 1000, 1000  # ignored: 1-bit values are 0/1
+    frame = np.zeros((20, 30), dtype=np.uint8)
+    frame[5:8, 10:12] = 1
+    view = display_view(frame, window_of(ds), ds)
+    assert view.dtype == np.uint8 and set(np.unique(view)) == {0, 255}
+    assert (view[5:8, 10:12] == shown).all() and (view[0] == 255 - shown).all()
+
+
 def test_extremes_view_reveals_text_hidden_by_the_window() -> None:
     frame = np.full((200, 400), 4000, dtype=np.uint16)
     frame[:, :200] = 100

@@ -14,6 +14,7 @@ Fill value: the darkest displayed value (the smallest stored value of the
 dataset for MONOCHROME2, the largest for MONOCHROME1, 0 for colour and
 palette indices), so a redaction reads as a black box and never leaves the
 data's value range (which a literal 0 could do for signed CT or offset data).
+1-bit data (binary segmentations) is filled with 0, a cleared bit.
 """
 
 from __future__ import annotations
@@ -202,6 +203,8 @@ def _changed_regions(
 
 def _views(frame: np.ndarray, window: Window, ds: Dataset) -> list[np.ndarray]:
     views = [display_view(frame, window, ds)]
+    if window.binary:
+        return views  # 0/255 already: an extremes mask would repeat it
     extremes = extremes_view(frame)
     if extremes is not None:
         views.append(extremes)
@@ -241,6 +244,8 @@ def _redactions(decided: list[TextRegion], views: list[np.ndarray]) -> list[Text
 
 
 def _fill_value(frames: Frames, ds: Dataset) -> int:
+    if int(ds.get("BitsAllocated", 0) or 0) == 1:
+        return 0  # 1-bit (segmentation) data: cleared bits
     if frames.is_color or frames.photometric == "PALETTE COLOR":
         return 0
     if ds.get("PhotometricInterpretation") == "MONOCHROME1":

@@ -9,7 +9,12 @@ describe the bytes exactly):
   (pylibjpeg-rle / pylibjpeg-openjpeg), so it stays lossless and compressed;
 * everything else (JPEG baseline/extended, JPEG lossless, JPEG-LS, lossy
   JPEG 2000, big endian) is written as Explicit VR Little Endian, since
-  pydicom cannot re-encode it without loss or without extra plugins.
+  pydicom cannot re-encode it without loss or without extra plugins;
+* 1-bit data (BitsAllocated 1, e.g. binary segmentations) is decoded to
+  0/1 values and written back as Explicit VR Little Endian, the whole volume
+  re-packed with :func:`pydicom.pixels.pack_bits` (frames packed contiguously,
+  little bit order, so a byte may hold bits of two frames, as PS3.5 8.1.1
+  requires).
 
 Colour data that the decoder converted from YBR to RGB is labelled ``RGB``.
 Lossy history is kept: a lossy source keeps ``LossyImageCompression = "01"``.
@@ -22,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from pydicom.dataset import Dataset
+from pydicom.pixels import pack_bits
 from pydicom.uid import (
     UID,
     ExplicitVRLittleEndian,
@@ -67,7 +73,7 @@ def read_frames(ds: Dataset) -> Frames:
     """Decode every frame; fail closed on anything pydicom cannot decode."""
     if "PixelData" not in ds:
         raise PixelCleaningError("dataset has no Pixel Data")
-    if int(ds.get("BitsAllocated", 0)) not in (8, 16):
+    if int(ds.get("BitsAllocated", 0)) not in (1, 8, 16):
         raise PixelCleaningError(
             f"BitsAllocated {ds.get('BitsAllocated')} is not supported for pixel cleaning"
         )
@@ -95,6 +101,8 @@ def read_frames(ds: Dataset) -> Frames:
 def write_frames(ds: Dataset, frames: Frames) -> UID:
     """Store ``frames`` as the dataset's Pixel Data; return the transfer syntax used."""
     source = frames.transfer_syntax
+    if int(ds.BitsAllocated) == 1:
+        return _write_bits(ds, frames)
     if source in _LITTLE_ENDIAN_NATIVE and frames.photometric == ds.PhotometricInterpretation:
         ds.PixelData = _native_bytes(ds, frames.array)
         return source
@@ -115,6 +123,36 @@ def write_frames(ds: Dataset, frames: Frames) -> UID:
     if source in _ALWAYS_LOSSY:
         ds.LossyImageCompression = "01"
     return UID(ds.file_meta.TransferSyntaxUID)
+
+
+def _write_bits(ds: Dataset, frames: Frames) -> UID:
+    """Re-pack 0/1 frames as native 1-bit Pixel Data in Explicit VR Little Endian.
+
+    The whole volume is packed at once (not frame by frame): multi-frame 1-bit
+    data is one contiguous bit stream, so a frame whose size is not a multiple
+    of 8 shares its last byte with the next frame. BitsStored and HighBit
+    (1 and 0) are left as they are.
+    """
+    source = frames.transfer_syntax
+    try:
+        if frames.is_color or frames.array.max(initial=0) > 1:
+            raise ValueError("1-bit pixel data must be single-sample 0/1 values")
+        data = pack_bits(np.ascontiguousarray(frames.array, dtype=np.uint8))
+        if not source.is_little_endian:
+            _to_little_endian(ds)
+        ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        ds.PixelData = data
+        element = ds["PixelData"]
+        element.VR = "OB"
+        element.is_undefined_length = False
+        for tag in ("ExtendedOffsetTable", "ExtendedOffsetTableLengths"):
+            if tag in ds:
+                del ds[tag]
+    except Exception as exc:  # an encoder failure must quarantine, never write
+        raise PixelCleaningError(f"cannot encode cleaned pixel data: {exc}") from exc
+    if source in _ALWAYS_LOSSY:
+        ds.LossyImageCompression = "01"
+    return ExplicitVRLittleEndian
 
 
 def _to_little_endian(ds: Dataset) -> None:

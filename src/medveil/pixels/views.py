@@ -14,6 +14,10 @@ OCR models see 8-bit images, but burned-in text lives in stored values of up to
   :data:`EXTREME_MAX_FRACTION` of the frame is background, not text, and is
   left out of the mask.
 
+1-bit data (BitsAllocated 1, values 0/1) has only ``display``: each frame
+shown as 0/255 (inverted for MONOCHROME1); an ``extremes`` mask would be the
+same picture again.
+
 Both renderings are computed with one lookup table per frame, which keeps a
 16-bit 2k x 2k radiograph well under 10 ms per view.
 """
@@ -42,6 +46,7 @@ class Window:
     invert: bool
     voi_lut: bool
     palette: bool
+    binary: bool = False
 
 
 def window_of(ds: Dataset) -> Window:
@@ -54,6 +59,7 @@ def window_of(ds: Dataset) -> Window:
         invert=ds.get("PhotometricInterpretation") == "MONOCHROME1",
         voi_lut="VOILUTSequence" in ds,
         palette=ds.get("PhotometricInterpretation") == "PALETTE COLOR",
+        binary=int(ds.get("BitsAllocated", 0) or 0) == 1,
     )
 
 
@@ -72,6 +78,9 @@ def display_view(frame: np.ndarray, window: Window, ds: Dataset) -> np.ndarray:
     """The ``display`` rendering of one frame as uint8 (rows, columns)."""
     if frame.ndim == 3:
         return _color_to_gray(frame)
+    if window.binary:
+        view = np.where(frame != 0, np.uint8(255), np.uint8(0))
+        return 255 - view if window.invert else view
     if window.palette:
         return _color_to_gray(apply_color_lut(frame, ds))
     if window.voi_lut:
