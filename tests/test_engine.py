@@ -14,7 +14,7 @@ import pytest
 from pydicom.datadict import dictionary_VR
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
-from pydicom.uid import UID, CTImageStorage, ExplicitVRLittleEndian
+from pydicom.uid import UID, CTImageStorage, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 import medveil
 from medveil.deid.actions import IDENTIFYING_UNLISTED, RuleBook
@@ -504,3 +504,13 @@ def test_sample_with_fake_phi(deid_samples: Path) -> None:
     for term in PhiLexicon.from_dataset(ds).terms:
         if len(term) > 3:
             assert term not in str(out.get("StudyDescription", ""))
+
+
+def test_file_without_meta_group_gets_the_syntax_it_was_read_in(pydicom_samples: Path) -> None:
+    """OT-PAL-8-face.dcm has no preamble and no meta group: the output must still declare
+    its encoding, or the pixel step and the writer cannot tell how to read it."""
+    source = pydicom.dcmread(pydicom_samples / "OT-PAL-8-face.dcm", force=True)
+    assert "TransferSyntaxUID" not in source.file_meta
+    result = Deidentifier(Policy.preset_named("basic"), Pseudonymizer(b"k" * 32)).run(source)
+    assert result.dataset.file_meta.TransferSyntaxUID == ImplicitVRLittleEndian
+    assert "TransferSyntaxUID" not in source.file_meta  # the input is not modified

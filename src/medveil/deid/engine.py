@@ -52,7 +52,13 @@ from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
-from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
+from pydicom.uid import (
+    PYDICOM_IMPLEMENTATION_UID,
+    UID,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+)
 from pydicom.valuerep import VR as VR_
 
 from medveil import __version__
@@ -88,6 +94,14 @@ PATIENT_AGE = 0x00101010
 MEDIA_STORAGE_SOP_INSTANCE_UID = 0x00020003
 OVERLAY_DATA = 0x60003000
 ZERO_PREAMBLE = bytes(128)
+
+#: (is_implicit_VR, is_little_endian) as read -> the transfer syntax that encodes it.
+_SYNTAX_OF_ENCODING: dict[tuple[bool | None, bool | None], UID] = {
+    (True, True): ImplicitVRLittleEndian,
+    (False, True): ExplicitVRLittleEndian,
+    (False, False): ExplicitVRBigEndian,
+}
+
 ID_LENGTH_LIMITS = {"ReferencedFileID": 8}  # PS3.10 file ID components: 8 characters
 META_REMOVED = frozenset({0x00020016, 0x00020017, 0x00020018, 0x00020100, 0x00020102})
 _UID_SHAPE = re.compile(r"[0-9]+(\.[0-9]+)+")
@@ -241,6 +255,12 @@ class _Job:
         out: Dataset
         meta = getattr(src, "file_meta", None)
         new_meta = self._meta(meta) if isinstance(meta, Dataset) else None
+        if new_meta is not None and "TransferSyntaxUID" not in new_meta:
+            # Files without a meta group (no preamble, read with force=True) declare no
+            # encoding; record the one they were read in so writers and decoders agree.
+            encoding = _SYNTAX_OF_ENCODING.get(src.original_encoding)
+            if encoding is not None:
+                new_meta.TransferSyntaxUID = encoding
         if isinstance(src, FileDataset):
             out = FileDataset(
                 src.filename or "",
