@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 import phi_corpus
+from medveil.audit import AuditLog
 
 # --- sample data (pydicom-data, deid-data) -------------------------------------------------
 
@@ -45,6 +46,13 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path.mkdir(mode=0o700)
     monkeypatch.setenv("MEDVEIL_HOME", str(path))
     return path
+
+
+@pytest.fixture
+def audit(home: Path) -> Iterator[AuditLog]:
+    """The home's audit log, open for the test's duration."""
+    with AuditLog.open(home) as log:
+        yield log
 
 
 # --- synthetic PHI corpus ------------------------------------------------------------------

@@ -142,15 +142,16 @@ def _texts(ds: Dataset, prefix: str = "") -> Iterator[tuple[str, str, str]]:
             for index, item in enumerate(elem.value or []):
                 yield from _texts(item, f"{location}[{index}].")
             continue
-        yield from ((location, elem.VR, text) for text in _decoded(elem))
+        yield from ((location, elem.VR, text) for text in element_texts(elem))
 
 
-def _decoded(elem: DataElement) -> Iterator[str]:
+def element_texts(elem: DataElement, codecs: tuple[str, ...] = _CODECS) -> Iterator[str]:
+    """Every reading of one element's value: bytes under each of ``codecs``, else ``str``."""
     value = elem.value
     if value is None:
         return
     if isinstance(value, bytes | bytearray):
-        for codec in _CODECS:
+        for codec in codecs:
             yield bytes(value).decode(codec, errors="ignore")
         return
     if isinstance(value, list | tuple) or type(value).__name__ == "MultiValue":

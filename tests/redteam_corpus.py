@@ -46,18 +46,11 @@ from pydicom.uid import (
     ImplicitVRLittleEndian,
 )
 
-# Token kinds (what the value identifies).
-NAME, ID, DATE, ADDRESS, PHONE, INSTITUTION, DEVICE, UIDS, TEXT = (
-    "name",
-    "id",
-    "date",
-    "address",
-    "phone",
-    "institution",
-    "device",
-    "uid",
-    "text",
-)
+from phi_corpus import ADDRESS, DATE, DEVICE, ID, INSTITUTION, NAME, PHONE
+from phi_corpus import UID as UIDS
+
+# Token kinds (what the value identifies): phi_corpus's, plus free text.
+TEXT = "text"
 
 #: Pieces of a UID (a date or MRN inside its root): kept with the UID under Retain UIDs.
 UID_PART = "uid-part"

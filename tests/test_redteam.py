@@ -40,6 +40,7 @@ from pydicom.uid import UID, UID_dictionary
 from pydicom.valuerep import validate_value
 
 import redteam_corpus as corpus
+from leakscan import element_texts
 from medveil.deid.engine import Deidentifier, DeidResult
 from medveil.deid.policy import PixelMode, Policy
 from medveil.deid.pseudonyms import Pseudonymizer
@@ -159,14 +160,7 @@ def _texts(elem: pydicom.DataElement) -> Iterator[str]:
     value = elem.value
     if value is None or int(elem.tag) in PIXEL_TAGS or elem.VR == "SQ":
         return
-    if isinstance(value, bytes | bytearray):
-        for codec in _CODECS:
-            yield bytes(value).decode(codec, errors="ignore")
-        return
-    if isinstance(value, list | tuple) or type(value).__name__ == "MultiValue":
-        yield "\\".join(str(v) for v in value)
-        return
-    yield str(value)
+    yield from element_texts(elem, _CODECS)
 
 
 def _encodings(token: str) -> set[bytes]:

@@ -66,19 +66,6 @@ def index_url(request: pytest.FixtureRequest) -> str | None:
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Path:
-    path = tmp_path / "home"
-    path.mkdir(mode=0o700)
-    return path
-
-
-@pytest.fixture
-def audit(home: Path) -> Iterator[AuditLog]:
-    with AuditLog.open(home) as log:
-        yield log
-
-
-@pytest.fixture
 def store(home: Path, audit: AuditLog, index_url: str | None) -> Iterator[ImageStore]:
     opened = ImageStore(home, audit=audit, actor="tester", url=index_url)
     yield opened

@@ -38,19 +38,6 @@ def record(pseudonym: str, ds: Dataset) -> IdentityRecord:
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Path:
-    path = tmp_path / "home"
-    path.mkdir(mode=0o700)
-    return path
-
-
-@pytest.fixture
-def audit(home: Path) -> Iterator[AuditLog]:
-    with AuditLog.open(home) as log:
-        yield log
-
-
-@pytest.fixture
 def vault(home: Path, audit: AuditLog) -> Iterator[IdentityVault]:
     opened = IdentityVault(home / "vault.db", home=home, audit=audit, actor="batch")
     opened.add_operator("alice", PASSWORD)
