@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks.results import machine_description, write_section
+from benchmarks.results import machine_description
 from medveil.audit import AuditEvent, AuditLog, GroupCommitter, verify_log
 from medveil.audit.merkle import leaf_hash, verify_consistency, verify_inclusion
 
@@ -149,10 +149,8 @@ def _require(ok: bool) -> None:
 
 
 def main() -> None:
-    """Run the benchmark and record it in RESULTS.md."""
-    markdown = run_audit_benchmark()
-    print(markdown)
-    print(f"written to {write_section('audit', markdown)}")
+    """Run the benchmark alone and print it; ``benchmarks.storage`` records it in RESULTS.md."""
+    print(run_audit_benchmark())
 
 
 if __name__ == "__main__":
