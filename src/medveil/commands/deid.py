@@ -109,7 +109,9 @@ def execute(request: BatchRequest, home: Path, console: Console) -> BatchReport:
         sinks.append(QuarantineSink(request.quarantine))
     sinks.append(AuditSink(home, out=request.out, layout=request.layout, run=description))
     if request.vault is not None:
-        sinks.append(_vault_sink(request.vault, home))
+        from medveil.vault import VaultSink
+
+        sinks.append(VaultSink(request.vault, home))
     if request.store:
         from medveil.store import StoreSink
 
@@ -183,15 +185,6 @@ def _crosswalk(path: Path | None) -> Any:
     from medveil.deid.crosswalk import Crosswalk
 
     return Crosswalk.from_csv(path)
-
-
-def _vault_sink(path: Path, home: Path) -> ResultSink:
-    try:
-        from medveil.vault import VaultSink
-    except ImportError as exc:
-        raise UsageError(f"vault not available in this build ({exc})") from exc
-    sink: ResultSink = VaultSink(path, home)
-    return sink
 
 
 def deid(
