@@ -12,6 +12,7 @@ import hashlib
 import json
 import shutil
 import subprocess
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -349,3 +350,71 @@ def test_sink_failure_stops_the_run_cleanly(
     assert sink.closed
     assert not [p for p in out.rglob("*") if p.name.endswith(".part")]
     assert len(output_files(out)) < len(phi_files)
+
+
+def _run_pool(root: Path, out: Path, *, with_thread: bool) -> tuple[str, dict[str, str]]:
+    """Run a 2-worker batch; with a live extra thread the runner must not fork."""
+    policy = Policy(options=Policy.preset_named("research").options, pixels=PixelMode.OFF)
+    config = RunConfig(policy=policy, secret=b"k" * 32, out=out, workers=2)
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, daemon=True)
+    if with_thread:
+        thread.start()
+    try:
+        with BatchRunner(config) as runner:
+            runner.start(discover([root]))
+            assert runner._pool is not None
+            kind = runner._pool._mp_context.get_start_method()
+            runner.run(discover([root]))
+    finally:
+        stop.set()
+    return kind, {str(p.relative_to(out)): p.read_bytes().hex() for p in output_files(out)}
+
+
+def test_forked_and_forkserver_pools_write_the_same_files(
+    phi_root: Path, phi_files: list[phi_corpus.CorpusFile], tmp_path: Path
+) -> None:
+    """A single-threaded parent forks its workers (they inherit the built engine); one that
+    runs another thread gets a forkserver pool. Both must produce byte-identical outputs."""
+    assert threading.active_count() == 1, "test needs a single-threaded start"
+    forked_kind, forked = _run_pool(phi_root, tmp_path / "a", with_thread=False)
+    server_kind, served = _run_pool(phi_root, tmp_path / "b", with_thread=True)
+    assert (forked_kind, server_kind) == ("fork", "forkserver")
+    assert len(forked) == len(phi_files)
+    assert forked == served
+
+
+def test_no_fsync_writes_the_same_files(
+    medveil: Medveil, phi_root: Path, phi_files: list[phi_corpus.CorpusFile], tmp_path: Path
+) -> None:
+    """--no-fsync changes durability only: same outputs, recorded in the report."""
+    outputs, reports = [], []
+    for flag in ("--fsync", "--no-fsync"):
+        out, report = tmp_path / flag, tmp_path / f"{flag}.json"
+        result = medveil(
+            "deid", phi_root, "--out", out, "--pixels", "off", "--report", report, flag
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        outputs.append({str(p.relative_to(out)): p.read_bytes() for p in output_files(out)})
+        reports.append(read_report(report))
+    assert len(outputs[0]) == len(phi_files)
+    assert outputs[0] == outputs[1]
+    assert [r["run"]["fsync"] for r in reports] == [True, False]
+    assert not [p for p in (tmp_path / "--no-fsync").rglob("*.part")]
+
+
+def test_deflated_file_keeps_its_pixels_with_pixels_off(medveil: Medveil, tmp_path: Path) -> None:
+    """A deflated file is one zlib stream: the header-only fast path cannot copy its pixel
+    bytes, so it is read in full -- the output must still hold the same image."""
+    from pydicom.data import get_testdata_file
+
+    source = Path(str(get_testdata_file("image_dfl.dcm")))
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    shutil.copy(source, folder / "dfl.dcm")
+    result = medveil("deid", folder, "--out", out, "--pixels", "off")
+    assert result.returncode == 0, result.stderr
+    (written,) = output_files(out)
+    original, clean = pydicom.dcmread(source), pydicom.dcmread(written)
+    assert clean.file_meta.TransferSyntaxUID == original.file_meta.TransferSyntaxUID
+    assert (clean.pixel_array == original.pixel_array).all()

@@ -5,7 +5,9 @@ the pixels. :func:`read_header` stops at the pixel data and only records where
 its encoded bytes lie (a :class:`PixelSpan`): with ``--pixels off`` those bytes
 go from input to output by ``copy_file_range`` and never enter Python, which
 makes large images cost about as much as a file copy. Elements after the pixel
-data (trailing padding, digital signatures) are dropped on that path.
+data (trailing padding, digital signatures) are dropped on that path. A
+deflated file (:func:`is_deflated`) has no such span: its caller reads it in
+full.
 
 pydicom is lenient: at the end of a truncated file it warns and returns what it
 got. Here that warning is an error (a half-read header must not pass as
@@ -24,6 +26,7 @@ from typing import BinaryIO
 
 import pydicom
 from pydicom.dataset import Dataset
+from pydicom.uid import DeflatedExplicitVRLittleEndian
 
 from medveil.errors import DeidentificationError
 
@@ -82,6 +85,14 @@ def span_contains(span: PixelSpan, pattern: re.Pattern[bytes], overlap: int) -> 
                 return True
             carry = chunk[-overlap:]
     return False
+
+
+def is_deflated(ds: Dataset) -> bool:
+    """Whether the file is Deflated Explicit VR Little Endian: everything after the file
+    meta is one zlib stream, so :func:`read_header`'s offsets do not point into the file
+    (pydicom reads the header from the inflated bytes)."""
+    meta = getattr(ds, "file_meta", None)
+    return meta is not None and meta.get("TransferSyntaxUID") == DeflatedExplicitVRLittleEndian
 
 
 def has_transfer_syntax(ds: Dataset) -> bool:

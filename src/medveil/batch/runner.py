@@ -1,12 +1,13 @@
 """Run a de-identification batch over worker processes, fail closed per file.
 
 Each worker reads a file, runs the header engine, cleans pixels (unless the
-policy's pixel mode is ``off``) and stages the result as a fsynced hidden
-temporary file next to its destination. The parent receives the outcomes in
-input order, commits each staged file with ``os.replace`` (so duplicate
-instances are detected by a single process, and the first one wins), then hands
-the outcome to every sink. Any exception while a file is processed quarantines
-that file -- nothing of it appears under ``--out`` -- and the batch goes on.
+policy's pixel mode is ``off``) and stages the result as a hidden temporary
+file next to its destination (fsynced unless the run asked for ``fsync=False``).
+The parent receives the outcomes in input order, commits each staged file with
+``os.replace`` (so duplicate instances are detected by a single process, and
+the first one wins), then hands the outcome to every sink. Any exception while
+a file is processed quarantines that file -- nothing of it appears under
+``--out`` -- and the batch goes on.
 
 When no pixel operation is needed (``--pixels off``) the pixel data is never
 even loaded: the worker reads the header only and the writer appends the
@@ -14,6 +15,14 @@ encoded pixel data element byte for byte from the input (see ``reader``) --
 unless the bytes of a JPEG / JPEG 2000 codestream contain a marker of a
 metadata segment (COM, APPn, J2K COM; F28): then the file is read in full so
 the engine can strip them.
+
+Worker processes are forked from the parent when it has no other thread yet
+(:meth:`BatchRunner.start`, called before a progress bar starts its refresh
+thread): they then inherit the engine the parent built once, and a pool of
+two costs milliseconds instead of the half second a ``forkserver`` needs to
+import pydicom and compile the profile again. A parent that already runs
+threads gets a ``forkserver`` pool, because forking it could copy a lock some
+other thread holds.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+import threading
 import time
 import warnings
 from collections import Counter
@@ -41,6 +51,7 @@ from medveil.batch.reader import (
     PIXEL_TAGS,
     PixelSpan,
     has_transfer_syntax,
+    is_deflated,
     read_full,
     read_header,
     span_contains,
@@ -73,6 +84,7 @@ class RunConfig:
     workers: int = 1
     crosswalk: Crosswalk | None = None
     review: Path | None = None  # where pixel review thumbnails go (never under ``out``)
+    fsync: bool = True  # flush each output to disk before it is committed (see writer)
 
 
 @dataclass
@@ -137,7 +149,7 @@ class _Worker:
                 _check_same_encoding(ds, result.dataset)
             identity = result.identity_record() if self.collect_identity else None
             dest = self.config.out / relative
-            staged = stage_dataset(result.dataset, dest, pixels)
+            staged = stage_dataset(result.dataset, dest, pixels, fsync=self.config.fsync)
             lap("write")
         except Exception as exc:  # fail closed: every error quarantines this file only
             timings["total"] = time.perf_counter() - start
@@ -163,12 +175,11 @@ class _Worker:
         """Header only when the pixels stay untouched (their bytes are copied later)."""
         if self.config.policy.pixels is PixelMode.OFF:
             ds, pixels = read_header(path, notes)
-            if pixels is None:
+            if not is_deflated(ds) and (pixels is None or _copyable(ds, pixels)):
                 return ds, pixels
-            if has_transfer_syntax(ds) and not _may_hold_codestream_metadata(ds, pixels):
-                return ds, pixels
-            # No declared encoding to append raw bytes in, or a JPEG/J2K codestream that may
-            # carry COM/APPn text (F28) the engine must strip: read it all.
+            # Deflated (one zlib stream: no pixel bytes to copy as they are), no declared
+            # encoding to append raw bytes in, or a JPEG/J2K codestream that may carry
+            # COM/APPn text (F28) the engine must strip: read it all.
             notes.clear()
         return read_full(path, notes), None
 
@@ -195,6 +206,11 @@ class _Worker:
                 review_name, report.review_before, report.review_after, report.review_boxes
             )
         return str(report)
+
+
+def _copyable(ds: Dataset, pixels: PixelSpan) -> bool:
+    """Whether the pixel data element may go to the output byte for byte."""
+    return has_transfer_syntax(ds) and not _may_hold_codestream_metadata(ds, pixels)
 
 
 def _may_hold_codestream_metadata(ds: Dataset, pixels: PixelSpan) -> bool:
@@ -227,7 +243,7 @@ _WORKER: _Worker | None = None
 
 
 def _init_worker(config: RunConfig, collect_identity: bool) -> None:
-    """Pool initializer: build the engine once per worker process."""
+    """Pool initializer of a ``forkserver`` pool: build the engine once per worker process."""
     global _WORKER
     _WORKER = _Worker(config, collect_identity)
 
@@ -238,7 +254,17 @@ def _process_in_worker(candidate: Candidate) -> _Processed:
 
 
 class BatchRunner:
-    """De-identify discovered files into ``config.out`` and feed every outcome to sinks."""
+    """De-identify discovered files into ``config.out`` and feed every outcome to sinks.
+
+    Use it as a context manager when the caller starts threads of its own (a
+    progress bar): :meth:`start` the workers first, while the process is
+    still single-threaded, so that they can be forked::
+
+        with BatchRunner(config, sinks) as runner:
+            runner.start(discovery)
+            with Progress() as progress:
+                runner.run(discovery, on_outcome=...)
+    """
 
     def __init__(self, config: RunConfig, sinks: Sequence[ResultSink] = ()) -> None:
         if config.workers < 1:
@@ -246,6 +272,37 @@ class BatchRunner:
         self.config = config
         self.sinks = list(sinks)
         self._claimed: dict[Path, Path] = {}  # output -> input that claimed it
+        self._pool: ProcessPoolExecutor | None = None
+        self._local: _Worker | None = None
+
+    def __enter__(self) -> BatchRunner:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop_pool()
+
+    def start(self, discovery: Discovery) -> None:
+        """Build the engine and start the worker processes for ``discovery`` now."""
+        if self._local is not None or self._pool is not None:
+            return
+        collect = any(wants_identity(s) for s in self.sinks)
+        workers = self._worker_count(len(discovery.candidates))
+        if workers == 1:
+            self._local = _Worker(self.config, collect)
+        elif threading.active_count() == 1 and sys.platform.startswith("linux"):
+            global _WORKER
+            _WORKER = _Worker(self.config, collect)  # inherited by the forked workers
+            self._pool = _started(ProcessPoolExecutor(workers, multiprocessing.get_context("fork")))
+            _WORKER = None  # the parent itself never processes a file through it
+        else:
+            self._pool = _started(
+                ProcessPoolExecutor(
+                    workers,
+                    _forkserver(),
+                    initializer=_init_worker,
+                    initargs=(self.config, collect),
+                )
+            )
 
     def run(
         self, discovery: Discovery, *, on_outcome: Callable[[FileOutcome], None] | None = None
@@ -257,6 +314,7 @@ class BatchRunner:
         and files staged but not yet committed are removed.
         """
         _refuse_inputs_inside(self.config.out, discovery)
+        self.start(discovery)
         counts: Counter[Status] = Counter()
         outcomes = self._outcomes(discovery)
         try:
@@ -271,6 +329,7 @@ class BatchRunner:
             remove_staged(self.config.out)
             raise
         finally:
+            self._stop_pool()
             for sink in self.sinks:
                 sink.close()
         return counts
@@ -282,21 +341,13 @@ class BatchRunner:
                 yield self._commit(processed)
 
     def _processed(self, candidates: list[Candidate]) -> Generator[_Processed, None, None]:
-        collect = any(wants_identity(s) for s in self.sinks)
-        workers = self._worker_count(len(candidates))
-        if workers == 1:
-            worker = _Worker(self.config, collect)
-            yield from (worker.process(c) for c in candidates)
+        if self._local is not None:
+            yield from (self._local.process(c) for c in candidates)
             return
+        assert self._pool is not None, "start() did not run"
         done = 0
-        pool = ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=_context(),
-            initializer=_init_worker,
-            initargs=(self.config, collect),
-        )
         try:
-            for processed in pool.map(_process_in_worker, candidates):
+            for processed in self._pool.map(_process_in_worker, candidates):
                 done += 1
                 yield processed
         except BrokenProcessPool:
@@ -307,11 +358,16 @@ class BatchRunner:
             for candidate in candidates[done:]:
                 yield _Processed(FileOutcome(candidate.path, Status.QUARANTINED, reason=reason))
         finally:  # also on an aborted run (generator closed): do not process the rest
-            pool.shutdown(wait=True, cancel_futures=True)
+            self._stop_pool()
+
+    def _stop_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
     def _worker_count(self, files: int) -> int:
-        """Processes worth starting: a pool costs about a second to start, which header-only
-        work (tens of milliseconds a file) repays only from a few files per worker on."""
+        """Processes worth starting: header-only work (a few milliseconds a file) repays
+        a pool only from a few files per worker on."""
         per_worker = 1 if self.config.policy.pixels is not PixelMode.OFF else FILES_PER_WORKER
         return max(1, min(self.config.workers, files // per_worker))
 
@@ -332,8 +388,15 @@ class BatchRunner:
         return outcome
 
 
-def _context() -> multiprocessing.context.BaseContext:
-    """``forkserver`` where available: forking a parent that runs a progress thread is unsafe."""
+def _started(pool: ProcessPoolExecutor) -> ProcessPoolExecutor:
+    """``pool`` with its processes running: a first, empty task makes it launch them
+    (a ``fork`` pool launches all of them at once, before its manager thread exists)."""
+    pool.submit(int).result()
+    return pool
+
+
+def _forkserver() -> multiprocessing.context.BaseContext:
+    """``forkserver`` where available (``spawn`` elsewhere), for parents that run threads."""
     if sys.platform.startswith("linux"):
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["medveil.batch.runner", "medveil.deid.engine"])

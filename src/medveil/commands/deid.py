@@ -46,6 +46,7 @@ class BatchRequest:
     vault: Path | None = None
     review: Path | None = None
     store: bool = False
+    fsync: bool = True
 
 
 def build_policy(profile: str, options: list[str], policy_file: Path | None, pixels: str) -> Policy:
@@ -124,18 +125,21 @@ def execute(request: BatchRequest, home: Path, console: Console) -> BatchReport:
         workers=request.workers,
         crosswalk=_crosswalk(request.crosswalk),
         review=request.review if request.policy.pixels.value != "off" else None,
+        fsync=request.fsync,
     )
     total = len(discovery.candidates) + len(discovery.rejected)
-    with Progress(
-        TextColumn("de-identifying"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
-        task = progress.add_task("deid", total=total)
-        BatchRunner(config, sinks).run(discovery, on_outcome=lambda _: progress.advance(task))
+    with BatchRunner(config, sinks) as runner:
+        runner.start(discovery)  # forks the workers before the progress bar starts a thread
+        with Progress(
+            TextColumn("de-identifying"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("deid", total=total)
+            runner.run(discovery, on_outcome=lambda _: progress.advance(task))
     if config.review is not None:
         from medveil.pixels.review import ReviewSheet
 
@@ -174,6 +178,7 @@ def _run_description(request: BatchRequest) -> dict[str, Any]:
         "vault": request.vault is not None,
         "review": str(request.review) if request.review else None,
         "store": request.store,
+        "fsync": request.fsync,
     }
 
 
@@ -219,6 +224,14 @@ def deid(
     store: Annotated[
         bool, typer.Option("--store", help="Also keep every output encrypted in the store.")
     ] = False,
+    fsync: Annotated[
+        bool,
+        typer.Option(
+            help="Flush each output to disk before it is committed. --no-fsync keeps writes "
+            "atomic but leaves flushing to the OS (like cp): faster, and a power cut may "
+            "lose the newest outputs."
+        ),
+    ] = True,
 ) -> None:
     """De-identify DICOM files (PS3.15 Annex E) into --out; research preset by default."""
     console = Console(stderr=True)
@@ -235,6 +248,7 @@ def deid(
             vault=vault,
             review=review,
             store=store,
+            fsync=fsync,
         )
         result = execute(request, home_from(ctx), console)
     except UsageError as exc:
