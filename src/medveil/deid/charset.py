@@ -174,13 +174,22 @@ def _decode_dataset(
             for item in dataset[tag].value:
                 _decode_dataset(item, effective, found)
         elif vr in TEXT_VRS and tag not in found.skip:
-            fresh = isinstance(dataset.get_item(tag), RawDataElement)
+            raw = dataset.get_item(tag)
+            fresh = isinstance(raw, RawDataElement)
+            plain_bytes = fresh and _plain_bytes(raw.value)
             elem = dataset[tag]
             if elem.is_empty:
                 continue
-            if fresh or not _plain_text(elem):  # text set as str is decoded already
+            if plain_bytes and elem.VR != "PN":
+                pass  # ASCII without escapes reads the same in every repertoire: decoded
+            elif fresh or not _plain_text(elem):  # text set as str is decoded already
                 _decode_element(elem, dataset)
             found.texts.append(elem)
+
+
+def _plain_bytes(value: bytes | None) -> bool:
+    """Whether raw text bytes are ASCII without ESC: pydicom's reading of them is final."""
+    return value is None or (value.isascii() and b"\x1b" not in value)
 
 
 def _plain_text(elem: DataElement) -> bool:

@@ -24,6 +24,7 @@ earlier pass, and the options recorded must be the ones this output obeys.
 
 from __future__ import annotations
 
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
@@ -32,12 +33,19 @@ from medveil.deid.policy import Policy
 from medveil.profiles.options import BASIC_PROFILE_CODE, CODING_SCHEME, Option
 from medveil.profiles.table import load_table
 
+CODE_VALUE, CODING_SCHEME_DESIGNATOR, CODE_MEANING = 0x00080100, 0x00080102, 0x00080104
+
 
 def _code_item(value: str, meaning: str) -> Dataset:
+    """One CID 7050 code item, built element by element (this runs for every output file,
+    and setting attributes by keyword costs several times more)."""
     item = Dataset()
-    item.CodeValue = value
-    item.CodingSchemeDesignator = CODING_SCHEME
-    item.CodeMeaning = meaning
+    for tag, vr, text in (
+        (CODE_VALUE, "SH", value),
+        (CODING_SCHEME_DESIGNATOR, "SH", CODING_SCHEME),
+        (CODE_MEANING, "LO", meaning),
+    ):
+        item.add(DataElement(tag, vr, text))
     return item
 
 
