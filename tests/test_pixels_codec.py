@@ -12,12 +12,14 @@ import cv2
 import numpy as np
 import pydicom
 import pytest
+from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.pixels import pack_bits
 from pydicom.uid import (
     JPEG2000,
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
     JPEG2000Lossless,
     JPEGBaseline8Bit,
     JPEGLosslessSV1,
@@ -74,10 +76,25 @@ FORMATS = [
     ),
     ("data_store", "color-pl.dcm", None, None, "RGB", None),
     ("deid_data", "humans/ctbrain1.dcm", JPEGBaseline8Bit, ExplicitVRLittleEndian, "RGB", "01"),
+    # 32-bit: set_pixel_data and pydicom's RLE encoder stop at 16 bits
+    ("data_store", "SC_rgb_32bit_2frame.dcm", ExplicitVRLittleEndian, None, "RGB", None),
+    (
+        "data_store",
+        "SC_rgb_expb_32bit.dcm",
+        ExplicitVRBigEndian,
+        ExplicitVRLittleEndian,
+        "RGB",
+        None,
+    ),
+    ("pydicom", "rtdose.dcm", ImplicitVRLittleEndian, None, "MONOCHROME2", None),
+    ("pydicom", "rtdose_rle.dcm", RLELossless, ExplicitVRLittleEndian, "MONOCHROME2", None),
+    ("pydicom", "SC_rgb_rle_32bit_2frame.dcm", RLELossless, ExplicitVRLittleEndian, "RGB", None),
 ]
 
 
 def _path(package: str, name: str, pydicom_samples: Path, deid_samples: Path) -> Path:
+    if package == "pydicom":  # pydicom's own test files
+        return Path(str(get_testdata_file(name)))
     return (pydicom_samples if package == "data_store" else deid_samples) / name
 
 
@@ -128,12 +145,12 @@ def test_frames_are_private_copies(pydicom_samples: Path) -> None:
     assert ds.pixel_array[:10, :10].min() > 0
 
 
-@pytest.mark.parametrize("damage", ["truncated", "no pixels", "32-bit"])
+@pytest.mark.parametrize("damage", ["truncated", "no pixels", "wrong BitsAllocated"])
 def test_undecodable_pixels_fail_closed(damage: str, pydicom_samples: Path) -> None:
     ds = pydicom.dcmread(pydicom_samples / "RG1_UNCR.dcm")
     if damage == "truncated":
         ds.PixelData = ds.PixelData[:1000]
-    elif damage == "32-bit":
+    elif damage == "wrong BitsAllocated":  # 16-bit data declared 32-bit: too short
         ds.BitsAllocated = 32
     else:
         del ds.PixelData

@@ -260,6 +260,26 @@ def test_signed_16_bit(pydicom_samples: Path) -> None:
     assert run.after.dtype == np.int16
 
 
+def test_32_bit_dose_grid_is_windowed_and_redacted() -> None:
+    """32-bit data (RT dose) is windowed value by value, not through a 2**32 lookup table;
+    its text is found and redacted, and the big-endian input is written little endian."""
+    from pydicom.data import get_testdata_file
+
+    ds = pydicom.dcmread(str(get_testdata_file("rtdose_expb.dcm")))
+    grid = ds.pixel_array.copy()  # (frames, 10, 10): too small for text; scale it up
+    frames = np.kron(grid[:2], np.ones((48, 48), dtype=grid.dtype))
+    top = int(frames.max()) + 100_000  # dose values far beyond 16 bits
+    burned = [burn(frames[0], "DOE^JOHN 12345678", 20, 40, 30, top)]
+    ds.NumberOfFrames = 2
+    del ds.GridFrameOffsetVector
+    ds.Rows, ds.Columns = frames.shape[1:]
+    ds.PixelData = frames.astype(">u4").tobytes()  # set_pixel_data stops at 16 bits
+    run = _clean(ds, PixelMode.PHI, _lexicon(ds))
+    _assert_clean(run, [burned, []], PixelMode.PHI)
+    assert run.dataset.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
+    assert run.after.dtype == np.uint32 and int(run.after.max()) > 1 << 16
+
+
 def test_no_text_leaves_pixel_data_untouched(pydicom_samples: Path) -> None:
     ds = pydicom.dcmread(pydicom_samples / "emri_small_jpeg_ls_lossless.dcm")
     data = ds.PixelData

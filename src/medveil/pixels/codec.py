@@ -10,6 +10,9 @@ describe the bytes exactly):
 * everything else (JPEG baseline/extended, JPEG lossless, JPEG-LS, lossy
   JPEG 2000, big endian) is written as Explicit VR Little Endian, since
   pydicom cannot re-encode it without loss or without extra plugins;
+* 32-bit data goes the same ways, its uncompressed form written directly
+  (``Dataset.set_pixel_data`` handles at most 16 bits), except that 32-bit
+  RLE input is written uncompressed (pydicom's RLE encoder stops at 16 bits);
 * 1-bit data (BitsAllocated 1, e.g. binary segmentations) is decoded to
   0/1 values and written back as Explicit VR Little Endian, the whole volume
   re-packed with :func:`pydicom.pixels.pack_bits` (frames packed contiguously,
@@ -73,7 +76,7 @@ def read_frames(ds: Dataset) -> Frames:
     """Decode every frame; fail closed on anything pydicom cannot decode."""
     if "PixelData" not in ds:
         raise PixelCleaningError("dataset has no Pixel Data")
-    if int(ds.get("BitsAllocated", 0)) not in (1, 8, 16):
+    if int(ds.get("BitsAllocated", 0)) not in (1, 8, 16, 32):
         raise PixelCleaningError(
             f"BitsAllocated {ds.get('BitsAllocated')} is not supported for pixel cleaning"
         )
@@ -110,19 +113,37 @@ def write_frames(ds: Dataset, frames: Frames) -> UID:
         if not source.is_little_endian:
             _to_little_endian(ds)
         ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds.set_pixel_data(
-            frames.array if frames.count > 1 else frames.array[0],
-            frames.photometric,
-            int(ds.BitsStored),
-            generate_instance_uid=False,
-        )
-        if source in _REENCODE:
+        if int(ds.BitsAllocated) == 32:
+            _set_wide_pixel_data(ds, frames)
+        else:
+            ds.set_pixel_data(
+                frames.array if frames.count > 1 else frames.array[0],
+                frames.photometric,
+                int(ds.BitsStored),
+                generate_instance_uid=False,
+            )
+        if source in _REENCODE and (source != RLELossless or int(ds.BitsAllocated) <= 16):
             ds.compress(source, generate_instance_uid=False)
     except Exception as exc:  # an encoder failure must quarantine, never write
         raise PixelCleaningError(f"cannot encode cleaned pixel data: {exc}") from exc
     if source in _ALWAYS_LOSSY:
         ds.LossyImageCompression = "01"
     return UID(ds.file_meta.TransferSyntaxUID)
+
+
+def _set_wide_pixel_data(ds: Dataset, frames: Frames) -> None:
+    """Native little-endian 32-bit Pixel Data (``Dataset.set_pixel_data`` stops at 16
+    bits); the image pixel attributes other than the photometric interpretation stay."""
+    ds.PhotometricInterpretation = frames.photometric
+    if frames.is_color:
+        ds.PlanarConfiguration = 0
+    ds.PixelData = _native_bytes(ds, frames.array)
+    element = ds["PixelData"]
+    element.VR = "OW"
+    element.is_undefined_length = False
+    for tag in ("ExtendedOffsetTable", "ExtendedOffsetTableLengths"):
+        if tag in ds:
+            del ds[tag]
 
 
 def _write_bits(ds: Dataset, frames: Frames) -> UID:

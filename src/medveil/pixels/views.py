@@ -1,7 +1,7 @@
 """8-bit renderings of a frame for OCR, one per way text can hide.
 
 OCR models see 8-bit images, but burned-in text lives in stored values of up to
-16 bits. Two renderings are scanned:
+32 bits. Two renderings are scanned:
 
 * ``display``: what a viewer shows: the header's VOI LUT or first
   WindowCenter/WindowWidth, else a 0.5-99.5 percentile window; MONOCHROME1 is
@@ -123,10 +123,15 @@ def _color_to_gray(frame: np.ndarray) -> np.ndarray:
 
 
 def _lut_view(frame: np.ndarray, window: Window) -> np.ndarray:
-    """Window through a lookup table indexed by stored value (fast for 16 bits)."""
-    index = _unsigned(frame)
-    offset = 1 << (8 * frame.dtype.itemsize - 1) if frame.dtype.kind == "i" else 0
-    stored = np.arange(1 << (8 * frame.dtype.itemsize), dtype=np.float64) - offset
+    """Window through a lookup table indexed by stored value (fast for 16 bits); 32-bit
+    frames (RT dose, some secondary captures) are windowed value by value instead, since
+    a table of 2**32 entries is out of the question."""
+    wide = frame.dtype.itemsize > 2
+    if wide:
+        stored = frame.astype(np.float64)
+    else:
+        offset = 1 << (8 * frame.dtype.itemsize - 1) if frame.dtype.kind == "i" else 0
+        stored = np.arange(1 << (8 * frame.dtype.itemsize), dtype=np.float64) - offset
     if window.center is not None and window.width is not None and window.width > 1:
         values = stored * window.slope + window.intercept
         lo = window.center - 0.5 - (window.width - 1) / 2
@@ -136,8 +141,9 @@ def _lut_view(frame: np.ndarray, window: Window) -> np.ndarray:
         lo, hi = (float(v) for v in np.percentile(frame[::4, ::4], [0.5, 99.5]))
         if hi <= lo:
             lo, hi = float(frame.min()), float(frame.max())
-    lut = _scale(values, lo, hi)
-    return lut[index]
+    if wide:
+        return _scale(values, lo, hi)
+    return _scale(values, lo, hi)[_unsigned(frame)]
 
 
 def _unsigned(frame: np.ndarray) -> np.ndarray:
