@@ -137,9 +137,14 @@ def _set_wide_pixel_data(ds: Dataset, frames: Frames) -> None:
     ds.PhotometricInterpretation = frames.photometric
     if frames.is_color:
         ds.PlanarConfiguration = 0
-    ds.PixelData = _native_bytes(ds, frames.array)
+    _store_native(ds, _native_bytes(ds, frames.array), "OW")
+
+
+def _store_native(ds: Dataset, data: bytes, vr: str) -> None:
+    """Set uncompressed Pixel Data, dropping what only described the encapsulated form."""
+    ds.PixelData = data
     element = ds["PixelData"]
-    element.VR = "OW"
+    element.VR = vr
     element.is_undefined_length = False
     for tag in ("ExtendedOffsetTable", "ExtendedOffsetTableLengths"):
         if tag in ds:
@@ -162,13 +167,7 @@ def _write_bits(ds: Dataset, frames: Frames) -> UID:
         if not source.is_little_endian:
             _to_little_endian(ds)
         ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds.PixelData = data
-        element = ds["PixelData"]
-        element.VR = "OB"
-        element.is_undefined_length = False
-        for tag in ("ExtendedOffsetTable", "ExtendedOffsetTableLengths"):
-            if tag in ds:
-                del ds[tag]
+        _store_native(ds, data, "OB")
     except Exception as exc:  # an encoder failure must quarantine, never write
         raise PixelCleaningError(f"cannot encode cleaned pixel data: {exc}") from exc
     if source in _ALWAYS_LOSSY:
