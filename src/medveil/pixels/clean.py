@@ -10,6 +10,10 @@ looks at the regions whose pixels changed: every other region is
 bit-identical to what the first pass already judged, so re-reading it could
 only repeat the same answer.
 
+An object without an image (structured report, RT plan, waveform...) has
+only its overlay planes cleaned; it gets no BurnedInAnnotation, which its IOD
+does not have.
+
 Fill value: the darkest displayed value (the smallest stored value of the
 dataset for MONOCHROME2, the largest for MONOCHROME1, 0 for colour and
 palette indices), so a redaction reads as a black box and never leaves the
@@ -51,6 +55,9 @@ VERIFY_ROUNDS = 3
 CHANGE_TILE = 16
 CHANGE_MARGIN = 32
 CHANGE_FULL_PASS = 0.9
+# Pixel Data, Float Pixel Data, Double Float Pixel Data: an object with none of them
+# has no image to clean (float images are refused by the decoder, failing closed).
+PIXEL_DATA_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)
 
 
 def clean_pixels(
@@ -74,6 +81,13 @@ def clean_pixels(
     if mode == PixelMode.OFF:
         return report
     clock = _Clock(report.timings)
+    if not any(tag in dataset for tag in PIXEL_DATA_TAGS):
+        # No image (SR, RT plan or structure set, waveform, key objects, presentation
+        # states): only overlay planes can carry burned-in text.
+        with clock("overlays"):
+            report.overlays_cleaned = clean_overlays(dataset, mode=mode, phi=phi)
+        report.verified = True
+        return report
     with clock("decode"):
         frames = read_frames(dataset)
     report.frames = frames.count

@@ -75,7 +75,8 @@ class Frames:
 def read_frames(ds: Dataset) -> Frames:
     """Decode every frame; fail closed on anything pydicom cannot decode."""
     if "PixelData" not in ds:
-        raise PixelCleaningError("dataset has no Pixel Data")
+        kind = "float" if "FloatPixelData" in ds or "DoubleFloatPixelData" in ds else "no"
+        raise PixelCleaningError(f"dataset has {kind} Pixel Data: only integer data is cleaned")
     if int(ds.get("BitsAllocated", 0)) not in (1, 8, 16, 32):
         raise PixelCleaningError(
             f"BitsAllocated {ds.get('BitsAllocated')} is not supported for pixel cleaning"
