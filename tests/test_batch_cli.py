@@ -13,6 +13,7 @@ import json
 import shutil
 import subprocess
 import threading
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -418,3 +419,53 @@ def test_deflated_file_keeps_its_pixels_with_pixels_off(medveil: Medveil, tmp_pa
     original, clean = pydicom.dcmread(source), pydicom.dcmread(written)
     assert clean.file_meta.TransferSyntaxUID == original.file_meta.TransferSyntaxUID
     assert (clean.pixel_array == original.pixel_array).all()
+
+
+@pytest.mark.parametrize("name", ["test-SR.dcm", "rtplan.dcm", "rtstruct.dcm", "waveform_ecg.dcm"])
+def test_objects_without_an_image_pass_the_pixel_step(
+    medveil: Medveil, tmp_path: Path, name: str
+) -> None:
+    """Structured reports, RT plans and structure sets, waveforms: no Pixel Data, so the
+    default pixel step (phi) has nothing to clean -- they are written, not quarantined."""
+    from pydicom.data import get_testdata_file
+
+    source = Path(str(get_testdata_file(name)))
+    folder, out, report_path = tmp_path / "in", tmp_path / "out", tmp_path / "r.json"
+    folder.mkdir()
+    shutil.copy(source, folder / name)
+    result = medveil("deid", folder, "--out", out, "--report", report_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (entry,) = read_report(report_path)["files"]
+    assert entry["status"] == "ok" and entry["pixels"].startswith("phi: 0 frame(s)")
+    (written,) = output_files(out)
+    clean = pydicom.dcmread(written)
+    assert clean.SOPClassUID == pydicom.dcmread(source, force=True).SOPClassUID
+    assert "BurnedInAnnotation" not in clean and "PixelData" not in clean
+
+
+@pytest.mark.parametrize("pixels", ["off", "phi"])
+def test_implicit_vr_file_declared_explicit_is_written_explicit(
+    medveil: Medveil, tmp_path: Path, pixels: str
+) -> None:
+    """pydicom's SC_rgb_jpeg.dcm declares JPEG Baseline (explicit VR) but its elements are
+    implicit VR: the output must be true explicit VR, every element with its VR, the
+    encapsulated pixel data intact (it used to be quarantined: no VR to write)."""
+    from pydicom.data import get_testdata_file
+
+    source = Path(str(get_testdata_file("SC_rgb_jpeg.dcm")))
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    shutil.copy(source, folder / source.name)
+    result = medveil("deid", folder, "--out", out, "--pixels", pixels)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (written,) = output_files(out)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Expected explicit VR, but found implicit VR"
+        clean = pydicom.dcmread(written)
+        elements = list(clean._dict.values())  # as read: raw elements stay raw
+    assert all(not getattr(e, "is_implicit_VR", False) and e.VR for e in elements)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        original = pydicom.dcmread(source)
+    assert clean.file_meta.TransferSyntaxUID == original.file_meta.TransferSyntaxUID
+    assert clean.PixelData == original.PixelData

@@ -5,9 +5,10 @@ the pixels. :func:`read_header` stops at the pixel data and only records where
 its encoded bytes lie (a :class:`PixelSpan`): with ``--pixels off`` those bytes
 go from input to output by ``copy_file_range`` and never enter Python, which
 makes large images cost about as much as a file copy. Elements after the pixel
-data (trailing padding, digital signatures) are dropped on that path. A
-deflated file (:func:`is_deflated`) has no such span: its caller reads it in
-full.
+data (trailing padding, digital signatures) are dropped on that path. A file
+whose bytes are not stored as its transfer syntax declares
+(:func:`stored_as_declared`: deflated, or implicit VR under an explicit VR
+syntax) has no such span: its caller reads it in full.
 
 pydicom is lenient: at the end of a truncated file it warns and returns what it
 got. Here that warning is an error (a half-read header must not pass as
@@ -26,8 +27,9 @@ from typing import BinaryIO
 
 import pydicom
 from pydicom.dataset import Dataset
-from pydicom.uid import DeflatedExplicitVRLittleEndian
+from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
 
+from medveil.deid.encoding import read_encoding
 from medveil.errors import DeidentificationError
 
 PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
@@ -65,7 +67,7 @@ def read_header(path: Path, notes: list[str]) -> tuple[Dataset, PixelSpan | None
     size = path.stat().st_size
     if start >= size:
         return ds, None
-    implicit, little = ds.original_encoding
+    implicit, little = read_encoding(ds)  # a misdeclared file's pixel element is as written
     end = _element_end(path, start, size, implicit is not False, little is not False)
     return ds, PixelSpan(path, start, end)
 
@@ -87,12 +89,25 @@ def span_contains(span: PixelSpan, pattern: re.Pattern[bytes], overlap: int) -> 
     return False
 
 
-def is_deflated(ds: Dataset) -> bool:
-    """Whether the file is Deflated Explicit VR Little Endian: everything after the file
-    meta is one zlib stream, so :func:`read_header`'s offsets do not point into the file
-    (pydicom reads the header from the inflated bytes)."""
+def stored_as_declared(ds: Dataset) -> bool:
+    """Whether the bytes after the header can follow a header written in the declared
+    transfer syntax as they are.
+
+    Not for a deflated file (everything after the file meta is one zlib stream, so
+    :func:`read_header`'s offsets do not point into the file), nor for one whose
+    elements are encoded otherwise than its transfer syntax says (some writers declare
+    explicit VR and write implicit VR; pydicom notices and reads them as written).
+    """
     meta = getattr(ds, "file_meta", None)
-    return meta is not None and meta.get("TransferSyntaxUID") == DeflatedExplicitVRLittleEndian
+    syntax = meta.get("TransferSyntaxUID") if meta is not None else None
+    if syntax is None:
+        return True  # nothing declared: see has_transfer_syntax
+    if syntax == DeflatedExplicitVRLittleEndian:
+        return False
+    declared = UID(syntax)
+    if not declared.is_transfer_syntax:
+        return True  # a private syntax: nothing to compare with
+    return read_encoding(ds) == (declared.is_implicit_VR, declared.is_little_endian)
 
 
 def has_transfer_syntax(ds: Dataset) -> bool:

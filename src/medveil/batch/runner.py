@@ -51,10 +51,10 @@ from medveil.batch.reader import (
     PIXEL_TAGS,
     PixelSpan,
     has_transfer_syntax,
-    is_deflated,
     read_full,
     read_header,
     span_contains,
+    stored_as_declared,
 )
 from medveil.batch.writer import remove_staged, stage_dataset
 from medveil.deid.policy import PixelMode
@@ -175,9 +175,9 @@ class _Worker:
         """Header only when the pixels stay untouched (their bytes are copied later)."""
         if self.config.policy.pixels is PixelMode.OFF:
             ds, pixels = read_header(path, notes)
-            if not is_deflated(ds) and (pixels is None or _copyable(ds, pixels)):
+            if stored_as_declared(ds) and (pixels is None or _copyable(ds, pixels)):
                 return ds, pixels
-            # Deflated (one zlib stream: no pixel bytes to copy as they are), no declared
+            # Deflated or misdeclared (no pixel bytes to copy as they are), no declared
             # encoding to append raw bytes in, or a JPEG/J2K codestream that may carry
             # COM/APPn text (F28) the engine must strip: read it all.
             notes.clear()

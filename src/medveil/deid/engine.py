@@ -77,6 +77,7 @@ from medveil.deid.actions import (
 from medveil.deid.charset import decode_text, normalise_character_set
 from medveil.deid.codestream import strip_codestream_metadata
 from medveil.deid.dates import DateValueError, cap_age, shift_date_value
+from medveil.deid.encoding import read_encoding
 from medveil.deid.identity import IdentityRecord, identity_record
 from medveil.deid.policy import PixelMode, Policy
 from medveil.deid.pseudonyms import Pseudonymizer
@@ -637,7 +638,8 @@ def _shallow_tree(ds: Dataset) -> Dataset:
         meta = getattr(ds, "file_meta", None)
         if isinstance(meta, FileMetaDataset):
             new.file_meta = meta
-    implicit, little = ds.original_encoding
+    # as really read, so that writing in the declared syntax converts misdeclared elements
+    implicit, little = read_encoding(ds)
     new.set_original_encoding(implicit, little, ds.original_character_set)
     elements = new._dict  # straight in: Dataset.__setitem__ would convert private elements
     for key in list(ds.keys()):
