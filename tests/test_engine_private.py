@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
@@ -9,6 +10,7 @@ from medveil.deid.engine import Deidentifier, DeidResult
 from medveil.deid.policy import Override, Policy
 from medveil.deid.pseudonyms import Pseudonymizer
 from medveil.deid.text import MARKER
+from medveil.errors import DeidentificationError
 from medveil.profiles.options import Option
 
 SECRET = bytes(range(32))
@@ -128,3 +130,33 @@ def test_private_override_keeps_without_the_option() -> None:
     out = run(private_dataset(), policy).dataset
     assert out.private_block(0x0021, "ACME PRIVATE")[0x01].value == "whatever"
     assert 0x00191010 not in out and 0x001910B7 not in out
+
+
+def _read_back(ds: Dataset) -> Dataset:
+    """``ds`` as a reader sees it: raw, undecoded elements."""
+    import io
+
+    import pydicom
+
+    buffer = io.BytesIO()
+    ds.save_as(buffer, implicit_vr=False, little_endian=True)
+    return pydicom.dcmread(io.BytesIO(buffer.getvalue()), force=True)
+
+
+def test_private_text_that_goes_is_never_decoded_but_private_names_are() -> None:
+    """Without Retain Safe Private every private element goes, so its text is not decoded:
+    an undecodable value (an escape under ISO_IR 100) does not refuse the file. Private
+    person names are still read, because the lexicon learns names from them."""
+    ds = Dataset()
+    ds.SpecificCharacterSet = "ISO_IR 100"
+    ds.PatientID, ds.SOPInstanceUID = "PID-1", "1.2.826.0.1.5.1"
+    ds.StudyDescription = "CXR f/u Quenneville"
+    block = ds.private_block(0x0019, "GEMS_ACQU_01", create=True)
+    block.add_new(0x01, "LO", b"\x1b$Bjunk")  # undecodable: an ESC no code extension allows
+    block.add_new(0x02, "PN", "Quenneville^Aurore")
+    source = _read_back(ds)
+    out = run(source, Policy.preset_named("research")).dataset
+    assert not [elem for elem in out if elem.tag.is_private]
+    assert "Quenneville" not in str(out.StudyDescription)
+    with pytest.raises(DeidentificationError):  # decoded when it might be kept: fail closed
+        run(_read_back(ds), Policy.preset_named("research").with_options(*SAFE.options))

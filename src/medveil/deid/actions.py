@@ -284,6 +284,11 @@ class RuleBook:
         """The policy file's rule for ``tag``, if any (used for private tags too)."""
         return self._overrides.get(tag)
 
+    @property
+    def overrides(self) -> frozenset[int]:
+        """The tags the policy file overrides."""
+        return frozenset(self._overrides)
+
     def unlisted(self, vr: str, in_dictionary: bool) -> Rule:
         """The rule of a public attribute the table does not name (module docstring)."""
         if vr == "UI":

@@ -81,7 +81,8 @@ def decode_text(ds: Dataset, skip: Container[int] = frozenset()) -> None:
     """Validate every (0008,0005) in *ds* and decode all its text values to ``str``.
 
     Elements whose tag is in *skip* (at any depth) are left undecoded: the engine
-    passes the attributes it removes or empties without reading them.
+    passes the attributes it removes or empties without reading them. Person names
+    are decoded even then (every one of them feeds the PHI lexicon).
     """
     _decode(ds, skip)
 
@@ -173,7 +174,7 @@ def _decode_dataset(
         if vr == "SQ":
             for item in dataset[tag].value:
                 _decode_dataset(item, effective, found)
-        elif vr in TEXT_VRS and tag not in found.skip:
+        elif vr in TEXT_VRS and (vr == "PN" or tag not in found.skip):
             raw = dataset.get_item(tag)
             fresh = isinstance(raw, RawDataElement)
             plain_bytes = fresh and _plain_bytes(raw.value)

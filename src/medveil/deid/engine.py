@@ -165,10 +165,13 @@ class Deidentifier:
         )
         self._vr_cache: dict[int, str] = {}
         # text the engine removes or empties unread, and the lexicon does not take from
-        self._undecoded = frozenset(
-            tag
-            for tag in self.rules.tags_with_action("X", "Z")
-            if tag not in SOURCE_TAGS and _dictionary_vr(tag) != "PN"
+        self._undecoded = _Undecoded(
+            frozenset(
+                tag
+                for tag in self.rules.tags_with_action("X", "Z")
+                if tag not in SOURCE_TAGS and _dictionary_vr(tag) != "PN"
+            ),
+            private=self.kb is None and not any((tag >> 16) & 1 for tag in self.rules.overrides),
         )
 
     def run(self, ds: Dataset) -> DeidResult:
@@ -223,6 +226,20 @@ class Deidentifier:
         if " or " in known:  # ambiguous (US or SS, OB or OW): the element says which
             return str(vr) if vr not in (None, "UN") else known.split(" or ")[0]
         return known
+
+
+@dataclass(frozen=True)
+class _Undecoded:
+    """The text elements decoding may leave alone: the public tags the rules remove or
+    empty, and (with ``private``: no Retain Safe Private, no private override) every
+    private element, all of which go. Private person names are decoded regardless
+    (:func:`~medveil.deid.charset.decode_text`): the lexicon learns names from them."""
+
+    public: frozenset[int]
+    private: bool
+
+    def __contains__(self, tag: object) -> bool:
+        return tag in self.public or (self.private and isinstance(tag, int) and bool((tag >> 16) & 1))
 
 
 class _Job:
