@@ -292,6 +292,8 @@ class BatchRunner:
         elif threading.active_count() == 1 and sys.platform.startswith("linux"):
             global _WORKER
             _WORKER = _Worker(self.config, collect)  # inherited by the forked workers
+            for stream in (sys.stdout, sys.stderr):  # a child would flush its copy again
+                stream.flush()
             self._pool = _started(ProcessPoolExecutor(workers, multiprocessing.get_context("fork")))
             _WORKER = None  # the parent itself never processes a file through it
         else:

@@ -239,7 +239,9 @@ class _Undecoded:
     private: bool
 
     def __contains__(self, tag: object) -> bool:
-        return tag in self.public or (self.private and isinstance(tag, int) and bool((tag >> 16) & 1))
+        if tag in self.public:
+            return True
+        return self.private and isinstance(tag, int) and bool((tag >> 16) & 1)
 
 
 class _Job:
