@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import io
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +35,7 @@ from medveil.pixels import PixelReport, TemplateSet, clean_overlays, clean_pixel
 from medveil.pixels import clean as clean_module
 from medveil.pixels.clean import _readable_phi
 from medveil.pixels.detect import find_lines
-from medveil.pixels.ocr import engine
+from medveil.pixels.ocr import OcrEngine, Reading, _Memo, engine
 from medveil.pixels.phi import PhiJudge
 from medveil.pixels.report import Box
 from medveil.pixels.views import display_view, window_of
@@ -379,3 +380,47 @@ def test_multiframe_reuses_the_full_pass_for_static_text(
     _assert_clean(run, truths, PixelMode.PHI)
     assert run.report.frames == 5
     assert len(full_passes) == 1
+
+
+def test_ocr_answers_are_remembered_by_content(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Detector and recognizer are pure functions of their input: the same pixels (not
+    the same array object) at the same scale are answered from memory, anything else
+    (a different scale, one changed pixel) runs the model again."""
+    ocr = OcrEngine()
+    calls: Counter[str] = Counter()
+    detect, read = ocr._detect, ocr._infer_reading
+
+    def counted_detect(gray: np.ndarray, scale: float) -> list[Box]:
+        calls["detect"] += 1
+        return detect(gray, scale)
+
+    def counted_read(crop: np.ndarray) -> Reading:
+        calls["read"] += 1
+        return read(crop)
+
+    monkeypatch.setattr(ocr, "_detect", counted_detect)
+    monkeypatch.setattr(ocr, "_infer_reading", counted_read)
+    image = np.zeros((64, 420), np.uint8)
+    burn(image, "DOE^JOHN 12345678", 10, 20, 24, 255)
+    boxes = ocr.detect(image, 1.0)
+    assert boxes and ocr.detect(image.copy(), 1.0) == boxes and calls["detect"] == 1
+    ocr.detect(image, 1.5)
+    changed = image.copy()
+    changed[0, 0] = 1
+    ocr.detect(changed, 1.0)
+    assert calls["detect"] == 3
+    crops = [image[b.y0 : b.y1, b.x0 : b.x1] for b in boxes]
+    readings = ocr.recognize(crops)
+    assert ocr.recognize([crop.copy() for crop in crops]) == readings
+    assert calls["read"] == len(crops)
+    assert any("12345678" in reading.text for reading in readings)
+
+
+def test_ocr_memory_is_bounded_least_recently_used() -> None:
+    memo = _Memo(2)
+    first, second, third = (bytes([n]) for n in range(3))
+    memo.put(first, "a")
+    memo.put(second, "b")
+    assert memo.get(first) == "a"  # now the most recent
+    memo.put(third, "c")
+    assert memo.get(second) is None and memo.get(first) == "a" and memo.get(third) == "c"

@@ -13,12 +13,19 @@ The detector is fed crops chosen by :mod:`medveil.pixels.candidates`, each
 scaled so its text lands at the height the model was trained for; rapidocr's
 own pipeline would upscale every input to 736 px on the short side, which is
 5-10x slower on the small crops medveil sends.
+
+Both models are pure functions of their input, so results are remembered by
+content (:class:`_Memo`: a digest of the pixels, their shape and the scale):
+the same banner crop in every frame of a cine loop, or in every image of a
+series, is detected and read once per process.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cache
 
@@ -39,7 +46,36 @@ THREADS = int(os.environ.get("MEDVEIL_OCR_THREADS", "1"))
 PIXEL_THRESHOLD = 0.25
 BOX_THRESHOLD = 0.45
 _MEAN = np.float32(127.5)
+# Remembered answers (see _Memo): detector inputs are large and seldom repeat
+# outside a cine loop; line crops are small and repeat across a series.
+DETECT_MEMO = 64
+READ_MEMO = 4096
 REC_HEIGHT = 48  # the recognizer's fixed input height
+
+
+class _Memo:
+    """A bounded, least-recently-used map from an input's digest to a model's answer."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._answers: OrderedDict[bytes, object] = OrderedDict()
+
+    @staticmethod
+    def key(pixels: np.ndarray, *extra: object) -> bytes:
+        digest = hashlib.blake2b(np.ascontiguousarray(pixels).data, digest_size=20)
+        digest.update(repr((pixels.shape, pixels.dtype.str, extra)).encode())
+        return digest.digest()
+
+    def get(self, key: bytes) -> object | None:
+        answer = self._answers.get(key)
+        if answer is not None:
+            self._answers.move_to_end(key)
+        return answer
+
+    def put(self, key: bytes, answer: object) -> None:
+        self._answers[key] = answer
+        if len(self._answers) > self._size:
+            self._answers.popitem(last=False)
 
 
 @dataclass(frozen=True)
@@ -63,9 +99,22 @@ class OcrEngine:
         self._detector = TextDetector(config["Det"])
         self._recognizer = TextRecognizer(config["Rec"])
         self._lock = threading.Lock()
+        self._detected = _Memo(DETECT_MEMO)
+        self._read_before = _Memo(READ_MEMO)
 
     def detect(self, gray: np.ndarray, scale: float) -> list[Box]:
         """Text line boxes in ``gray`` (uint8), run at ``scale`` x its size."""
+        key = _Memo.key(gray, scale)
+        with self._lock:
+            known = self._detected.get(key)
+        if isinstance(known, tuple):
+            return list(known)
+        boxes = self._detect(gray, scale)
+        with self._lock:
+            self._detected.put(key, tuple(boxes))
+        return boxes
+
+    def _detect(self, gray: np.ndarray, scale: float) -> list[Box]:
         rows, columns = gray.shape
         height = max(32, round(rows * scale / 32) * 32)
         width = max(32, round(columns * scale / 32) * 32)
@@ -93,6 +142,17 @@ class OcrEngine:
         return [self._read(crop) for crop in crops]
 
     def _read(self, crop: np.ndarray) -> Reading:
+        key = _Memo.key(crop)
+        with self._lock:
+            known = self._read_before.get(key)
+        if isinstance(known, Reading):
+            return known
+        reading = self._infer_reading(crop)
+        with self._lock:
+            self._read_before.put(key, reading)
+        return reading
+
+    def _infer_reading(self, crop: np.ndarray) -> Reading:
         rows, columns = crop.shape
         width = max(REC_HEIGHT // 2, int(np.ceil(REC_HEIGHT * columns / max(rows, 1))))
         resized = cv2.resize(crop, (width, REC_HEIGHT), interpolation=cv2.INTER_LINEAR)
