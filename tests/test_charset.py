@@ -261,3 +261,81 @@ def test_g1_multibyte_text_without_its_escape_sequence_is_read_as_declared(
     decode_text(ds)
     assert str(ds.PatientName) == f"Ouyang^Zhenhua={name}"
     assert ds.InstitutionName == "Ward 病房"
+
+
+def _contour_file(geometric_type: bytes) -> Dataset:
+    """An ISO_IR 100 file: a kept non-ASCII Manufacturer (so the output is UTF-8) and a
+    contour item whose values stay raw through de-identification."""
+    item = (
+        element(0x3006, 0x0042, "CS", geometric_type)
+        + element(0x3006, 0x0046, "IS", b"3")
+        + element(0x3006, 0x0050, "DS", b"1.5\\-2.25\\3\\4.5\\5\\6.75\\7\\8\\9.5")
+    )
+    raw = (
+        element(0x0008, 0x0005, "CS", b"ISO_IR 100")
+        + element(0x0008, 0x0016, "UI", b"1.2.840.10008.5.1.4.1.1.481.3")
+        + element(0x0008, 0x0018, "UI", b"1.2.826.0.1.3680043.2.1")
+        + element(0x0008, 0x0070, "LO", "Größe Medizintechnik".encode("latin-1"))
+        + element(0x0010, 0x0010, "PN", "Müller^Jürgen".encode("latin-1"))
+        + sequence(0x3006, 0x0039, sequence(0x3006, 0x0040, item))
+    )
+    return read(raw)
+
+
+def _contour(ds: Dataset) -> Dataset:
+    return ds.ROIContourSequence[0].ContourSequence[0]
+
+
+def test_ascii_raw_values_are_not_re_encoded_when_the_charset_changes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ISO_IR 100 in, UTF-8 out: raw values that are plain ASCII (contour data, by the
+    megabyte in an RT structure set) read the same in both, so the writer copies them
+    instead of converting and re-encoding each one."""
+    from medveil.deid.engine import Deidentifier
+    from medveil.deid.policy import Policy
+    from medveil.deid.pseudonyms import Pseudonymizer
+
+    out = (
+        Deidentifier(Policy.preset_named("research"), Pseudonymizer(bytes(32)))
+        .run(_contour_file(b"CLOSED_PLANAR"))
+        .dataset
+    )
+    assert out.SpecificCharacterSet == UTF8
+    converted: list[int] = []
+    real = pydicom.dataset.convert_raw_data_element
+
+    def spy(raw: object, **kwargs: object) -> object:
+        converted.append(int(raw.tag))  # type: ignore[attr-defined]
+        return real(raw, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pydicom.dataset, "convert_raw_data_element", spy)
+    written, _ = roundtrip(out)
+    assert 0x30060050 not in converted and 0x30060042 not in converted
+    assert _contour(written).ContourData == [1.5, -2.25, 3, 4.5, 5, 6.75, 7, 8, 9.5]
+    assert written.Manufacturer == "Größe Medizintechnik"
+
+
+def test_non_ascii_raw_values_keep_the_writers_conversion() -> None:
+    """A raw value that is not plain ASCII (here an implicit VR private value, which no
+    decoding touches) might read differently under the new character set: its dataset
+    stays marked as changed, so writers convert its raw elements as before."""
+    private = struct.pack("<HHI", 0x0009, 0x0010, 8) + b"ACME 1.0"
+    private += struct.pack("<HHI", 0x0009, 0x1001, 6) + "Größe".encode("latin-1") + b" "
+    raw = (
+        struct.pack("<HHI", 0x0008, 0x0005, 10)
+        + b"ISO_IR 100"
+        + struct.pack("<HHI", 0x0008, 0x0070, 6)
+        + "Größe".encode("latin-1")
+        + b" "
+        + private
+    )
+    ds = pydicom.dcmread(io.BytesIO(raw), force=True)
+    assert normalise_character_set(ds) == UTF8
+    assert ds.original_character_set != ds._character_set
+    ascii_only = read(
+        element(0x0008, 0x0005, "CS", b"ISO_IR 100") + element(0x0020, 0x0013, "IS", b"7")
+    )
+    ascii_only.add_new(0x00080070, "LO", "Größe")
+    assert normalise_character_set(ascii_only) == UTF8
+    assert ascii_only.original_character_set == ascii_only._character_set

@@ -55,6 +55,10 @@ from pydicom.valuerep import PersonName
 from medveil.errors import DeidentificationError
 
 UTF8 = "ISO_IR 192"
+# VRs whose raw bytes no character set touches.
+_BINARY_VRS = frozenset(
+    {"OB", "OD", "OF", "OL", "OV", "OW", "UN", "US", "SS", "UL", "SL", "FL", "FD", "AT", "SV", "UV"}
+)
 TEXT_VRS = frozenset({"SH", "LO", "ST", "LT", "UT", "UC", "PN"})
 SPECIFIC_CHARACTER_SET = Tag(0x0008, 0x0005)
 _IR58_DESIGNATION = "\x1b$)A"
@@ -293,12 +297,33 @@ def normalise_character_set(ds: Dataset) -> str | None:
     for item in found.datasets[1:]:
         if SPECIFIC_CHARACTER_SET in item:
             del item[SPECIFIC_CHARACTER_SET]
-    if _has_non_ascii(found.texts):
-        ds.SpecificCharacterSet = UTF8
-        return UTF8
-    if SPECIFIC_CHARACTER_SET in ds:
+    chosen: str | None = UTF8 if _has_non_ascii(found.texts) else None
+    if chosen is not None:
+        ds.SpecificCharacterSet = chosen
+    elif SPECIFIC_CHARACTER_SET in ds:
         del ds[SPECIFIC_CHARACTER_SET]
-    return None
+    _settle_raw_elements(found.datasets)
+    return chosen
+
+
+def _settle_raw_elements(datasets: list[Dataset]) -> None:
+    """Mark datasets whose raw elements read the same in the output character set.
+
+    A writer re-encodes every raw element of a dataset whose character set changed
+    (pydicom converts each value and writes it again): minutes for the contour data
+    of a large RT structure set. Bytes that are ASCII without ESC mean the same in
+    every repertoire DICOM allows, so where all raw values are such bytes (or binary),
+    the dataset is recorded as read in its current character set and its raw
+    elements are written as they are.
+    """
+    for dataset in datasets:
+        current = dataset._character_set
+        if dataset.original_character_set == current:
+            continue
+        raw = [e for e in dataset._dict.values() if isinstance(e, RawDataElement)]
+        if all(e.VR in _BINARY_VRS or _plain_bytes(e.value) for e in raw):
+            implicit, little = dataset.original_encoding
+            dataset.set_original_encoding(implicit, little, current)
 
 
 def _has_non_ascii(elements: list[DataElement]) -> bool:
