@@ -80,3 +80,62 @@ def test_prove_inclusion_and_consistency(home: Path) -> None:
 def test_prove_needs_exactly_one_target(home: Path) -> None:
     assert _run(home, "prove")[0] == 2
     assert _run(home, "prove", "--index", "99")[0] == 2
+
+
+def _witnessed_setup(home: Path, tmp_path: Path) -> tuple[str, str, Path, Path]:
+    """Log key, witness verifier key, witness key file, first checkpoint cosigned."""
+    first = tmp_path / "cp1.note"
+    _run(home, "checkpoint", "--out", str(first))
+    _, log_key = _run(home, "key")
+    key_file = tmp_path / "witness.key"
+    code, witness = _run(home, "witness-key", "ethics-board", "--out", str(key_file))
+    assert code == 0 and key_file.stat().st_mode & 0o777 == 0o600
+    cosigned = tmp_path / "cp1.cosigned"
+    code, note = _run(
+        home, "cosign", str(first), "--witness-key", str(key_file),
+        "--log-key", log_key.strip(), "--out", str(cosigned),
+    )  # fmt: skip
+    assert code == 0, note
+    assert open_checkpoint(note, Verifier.parse(log_key), [Verifier.parse(witness)], 1).size == 11
+    return log_key.strip(), witness.strip(), key_file, cosigned
+
+
+def test_witness_cosigns_and_verify_requires_it(home: Path, tmp_path: Path) -> None:
+    _, witness, key_file, cosigned = _witnessed_setup(home, tmp_path)
+    code, output = _run(home, "verify", "--witness", witness)
+    assert code == 1 and "witness cosignature" in output  # cosigned, but not stored yet
+    code, output = _run(home, "adopt", str(cosigned))
+    assert code == 0 and "size 11" in output
+    code, output = _run(home, "verify", "--witness", witness)
+    assert code == 0 and output.startswith("OK: 11 entries verified")
+    code, stranger = _run(home, "witness-key", "stranger", "--out", str(tmp_path / "s.key"))
+    code, output = _run(home, "verify", "--witness", stranger.strip())
+    assert code == 1
+    code, output = _run(home, "witness-key", "again", "--out", str(key_file))
+    assert code != 0 and "never overwritten" in output
+
+
+def test_witness_checks_the_new_checkpoint_extends_the_last_one(home: Path, tmp_path: Path) -> None:
+    log_key, _, key_file, cosigned = _witnessed_setup(home, tmp_path)
+    with AuditLog.open(home) as log:
+        log.append(AuditEvent(actor="u", action="later"))
+    second = tmp_path / "cp2.note"
+    _run(home, "checkpoint", "--out", str(second))
+    code, proof = _run(home, "prove", "--old-size", "11")
+    good = tmp_path / "proof.json"
+    good.write_text(proof)
+    cosign = ["cosign", str(second), "--witness-key", str(key_file), "--log-key", log_key]
+    code, output = _run(home, *cosign, "--previous", str(cosigned), "--proof", str(good))
+    assert code == 0, output
+    document = json.loads(proof)
+    first_hash = bytearray(base64.b64decode(document["proof"][0]))
+    first_hash[0] ^= 1
+    document["proof"][0] = base64.b64encode(bytes(first_hash)).decode()
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps(document))
+    code, output = _run(home, *cosign, "--previous", str(cosigned), "--proof", str(forged))
+    assert code == 1 and "does not extend" in output
+    code, output = _run(home, *cosign, "--previous", str(second), "--proof", str(good))
+    assert code == 1 and "sizes" in output
+    code, output = _run(home, *cosign, "--previous", str(cosigned))
+    assert code != 0 and "together" in output

@@ -57,20 +57,36 @@ class _Scan:
 
 
 def verify_log(
-    log: AuditLog, checkpoints: Sequence[str] | None = None, verifier: Verifier | None = None
+    log: AuditLog,
+    checkpoints: Sequence[str] | None = None,
+    verifier: Verifier | None = None,
+    witnesses: Sequence[Verifier] = (),
+    threshold: int = 0,
 ) -> VerifyReport:
     """Verify ``log`` against ``checkpoints`` (default: every stored one).
 
     ``verifier`` is the trusted log key (default: the key in the data directory).
+    With ``threshold`` > 0, only checkpoints cosigned by at least that many of
+    ``witnesses`` count: given ones must all qualify, stored ones that do not are
+    left out, and at least one must remain (a log operator alone cannot then
+    rewrite history behind the witnessed checkpoints).
     Raises :class:`AuditIntegrityError` naming every problem found.
     """
     notes = list(checkpoints) if checkpoints is not None else log.stored_checkpoints()
+    if threshold > 0 and checkpoints is None and notes:
+        verifier = verifier or log.verifier
+        notes = [n for n in notes if _witnessed(n, verifier, witnesses, threshold)]
+        if not notes:
+            raise AuditIntegrityError(
+                f"no stored checkpoint carries {threshold} witness cosignature(s); "
+                "cosign one (`medveil audit cosign`) and store it (`medveil audit adopt`)"
+            )
     if not notes:
         raise AuditIntegrityError(
             "no signed checkpoint to verify against; run `medveil audit checkpoint` first"
         )
     verifier = verifier or log.verifier
-    signed = [open_checkpoint(note, verifier) for note in notes]
+    signed = [open_checkpoint(note, verifier, witnesses, threshold) for note in notes]
     scan = log.read_snapshot(lambda conn: _scan(conn, {c.size for c in signed}))
     mismatches = [_checkpoint_problem(cp, scan) for cp in sorted(signed, key=lambda c: c.size)]
     problems = [p for p in mismatches if p is not None] + scan.problems
@@ -84,6 +100,16 @@ def verify_log(
     if problems:
         raise AuditIntegrityError("audit log verification failed: " + "; ".join(problems))
     return VerifyReport(size=scan.size, root=scan.root, checkpoints=tuple(signed))
+
+
+def _witnessed(
+    note: str, verifier: Verifier, witnesses: Sequence[Verifier], threshold: int
+) -> bool:
+    try:
+        open_checkpoint(note, verifier, witnesses, threshold)
+    except AuditIntegrityError:
+        return False
+    return True
 
 
 def _checkpoint_problem(cp: Checkpoint, scan: _Scan) -> str | None:
