@@ -31,6 +31,7 @@ from pydicom.uid import (
 
 from medveil.deid.policy import PixelMode
 from medveil.deid.text import PhiLexicon
+from medveil.errors import PixelCleaningError
 from medveil.pixels import PixelReport, TemplateSet, clean_overlays, clean_pixels
 from medveil.pixels import clean as clean_module
 from medveil.pixels.clean import _readable_phi
@@ -424,3 +425,22 @@ def test_ocr_memory_is_bounded_least_recently_used() -> None:
     assert memo.get(first) == "a"  # now the most recent
     memo.put(third, "c")
     assert memo.get(second) is None and memo.get(first) == "a" and memo.get(third) == "c"
+
+
+def test_phi_still_readable_after_every_verification_round_refuses_the_file(
+    pydicom_samples: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fault injection: a fill that leaves the pixels as they were (a broken redaction)
+    must end in PixelCleaningError after the last verification round, with the
+    dataset's pixel data untouched -- never in a file released with its PHI."""
+    ds = pydicom.dcmread(pydicom_samples / "JPEG-LL.dcm")
+    pixels = ds.pixel_array.copy()
+    burn(pixels, "DOE^JOHN 12345678", 20, 500, 30, int(pixels.max()))
+    ds.set_pixel_data(pixels, "MONOCHROME2", 16, generate_instance_uid=False)
+    before = ds.PixelData
+    fills: list[int] = []
+    monkeypatch.setattr(clean_module, "_fill", lambda frame, boxes, value: fills.append(1))
+    with pytest.raises(PixelCleaningError, match="still readable"):
+        clean_pixels(ds, mode=PixelMode.PHI, phi=_lexicon(ds))
+    assert len(fills) == clean_module.VERIFY_ROUNDS  # the first fill and one per failed round
+    assert ds.PixelData == before and "BurnedInAnnotation" not in ds
