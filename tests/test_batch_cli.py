@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import threading
@@ -469,3 +470,63 @@ def test_implicit_vr_file_declared_explicit_is_written_explicit(
         original = pydicom.dcmread(source)
     assert clean.file_meta.TransferSyntaxUID == original.file_meta.TransferSyntaxUID
     assert clean.PixelData == original.PixelData
+
+
+@pytest.mark.parametrize("layout", ["study", "mirror"])
+def test_file_names_that_are_not_utf8_are_handled(
+    medveil: Medveil, tmp_path: Path, layout: str
+) -> None:
+    """Linux file names are bytes: a Latin-1 folder name or a binary file name must not
+    stop the run (it used to crash the audit sink in the mirror layout). The report and
+    the quarantine manifest stay valid JSON from which the exact names come back."""
+    from pydicom.data import get_testdata_file
+
+    source = Path(str(get_testdata_file("CT_small.dcm")))
+    folder = tmp_path / "in"
+    odd = Path(os.fsdecode(bytes(folder) + b"/Pati\xe9nt"))
+    odd.mkdir(parents=True)
+    image = Path(os.fsdecode(bytes(odd) + b"/\xff\xfeimg.dcm"))
+    broken = Path(os.fsdecode(bytes(odd) + b"/broken\xff.dcm"))
+    shutil.copy(source, image)
+    broken.write_bytes(source.read_bytes()[:603])  # cut inside an element header
+    out, quarantine, report_path = tmp_path / "out", tmp_path / "q", tmp_path / "r.json"
+    result = medveil(
+        "deid", folder, "--out", out, "--report", report_path, "--quarantine", quarantine,
+        "--layout", layout, "--pixels", "off",
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr  # the broken file
+    status = {os.fsencode(f["input"]): f["status"] for f in read_report(report_path)["files"]}
+    assert status == {bytes(image): "ok", bytes(broken): "quarantined"}
+    (entry,) = json.loads((quarantine / "quarantine.json").read_bytes())
+    assert os.fsencode(entry["input"]) == bytes(broken)
+    assert len(output_files(out)) == 1
+
+
+@pytest.mark.parametrize(
+    ("cut", "reason"),
+    [(603, "is shorter than its length"), (610, "ends inside an element header")],
+)
+@pytest.mark.parametrize("pixels", ["off", "phi"])
+def test_header_cut_inside_an_element_is_quarantined(
+    medveil: Medveil, tmp_path: Path, pixels: str, cut: int, reason: str
+) -> None:
+    """pydicom reads a file cut inside an element's value or header without a warning
+    (it keeps the shorter value, or drops the partial header): the reader checks each
+    length and the bytes left after the last element, so the half-file is refused."""
+    from pydicom.data import get_testdata_file
+
+    data = Path(str(get_testdata_file("CT_small.dcm"))).read_bytes()
+    folder, out, report_path = tmp_path / "in", tmp_path / "out", tmp_path / "r.json"
+    folder.mkdir()
+    (folder / "cut.dcm").write_bytes(data[:cut])
+    shutil.copy(get_testdata_file("rtplan_truncated.dcm"), folder / "rtplan_truncated.dcm")
+    result = medveil(
+        "deid", folder, "--out", out, "--report", report_path, "--layout", "mirror",
+        "--pixels", pixels,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    entries = {Path(f["input"]).name: f for f in read_report(report_path)["files"]}
+    assert entries["cut.dcm"]["status"] == "quarantined"
+    assert reason in entries["cut.dcm"]["reason"]
+    assert entries["rtplan_truncated.dcm"]["status"] == "quarantined"
+    assert not output_files(out)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import os
 from collections import Counter
 from pathlib import Path
 
@@ -102,7 +103,8 @@ class AuditSink:
         relative = outcome.output.relative_to(self.out).as_posix()
         if self.layout is Layout.STUDY:
             return relative
-        return "path-sha256:" + hashlib.sha256(relative.encode()).hexdigest()
+        # os.fsencode: a mirrored name need not be valid UTF-8 (its bytes are hashed)
+        return "path-sha256:" + hashlib.sha256(os.fsencode(relative)).hexdigest()
 
 
 def _flat(run: dict[str, object]) -> dict[str, str | int]:

@@ -9,11 +9,10 @@ cause and rerun.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from medveil.batch.outcome import FileOutcome, Status
-from medveil.batch.writer import copy_file
+from medveil.batch.writer import copy_file, write_json
 
 MANIFEST = "quarantine.json"
 
@@ -46,7 +45,4 @@ class QuarantineSink:
         """Write the manifest (atomically) if this run quarantined anything."""
         if not self._added:
             return
-        manifest = self.folder / MANIFEST
-        tmp = manifest.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.entries, indent=2, ensure_ascii=False) + "\n")
-        os.replace(tmp, manifest)
+        write_json(self.folder / MANIFEST, self.entries)

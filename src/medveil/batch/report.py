@@ -9,7 +9,6 @@ set released without pixel cleaning can always be identified as such.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections import Counter
@@ -21,6 +20,7 @@ from rich.table import Table
 
 from medveil import __version__
 from medveil.batch.outcome import FileOutcome, Status
+from medveil.batch.writer import write_json
 
 
 class BatchReport:
@@ -86,10 +86,7 @@ class BatchReport:
 
     def write(self, path: Path) -> None:
         """Write the JSON report atomically (callers keep it out of ``--out``: it names inputs)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n")
-        os.replace(tmp, path)
+        write_json(path, self.to_dict())
 
     def print_summary(self, console: Console) -> None:
         """Counts, the pixel mode and the quarantined files with their reasons."""
@@ -112,8 +109,19 @@ class BatchReport:
             detail.add_column("file")
             detail.add_column("reason", overflow="fold")
             for entry in problems:
-                detail.add_row(entry["status"], Path(entry["input"]).name, entry["reason"] or "")
+                name = _printable(Path(entry["input"]).name)
+                detail.add_row(entry["status"], name, _printable(entry["reason"] or ""))
             console.print(detail)
+
+
+def _printable(text: str) -> str:
+    """``text`` with the bytes of a name that is not UTF-8 shown as ``\\xNN`` escapes, so
+    the console never receives invalid UTF-8 (nor a lone surrogate it cannot encode).
+
+    >>> _printable(os.fsdecode(b"Pati\\xe9nt.dcm"))
+    'Pati\\\\xe9nt.dcm'
+    """
+    return os.fsencode(text).decode("utf-8", "backslashreplace")
 
 
 def _size(path: Path) -> int:

@@ -22,6 +22,7 @@ what bounds a batch on a fast disk.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -74,6 +75,25 @@ def copy_file(src: Path, dest: Path) -> None:
 
 
 _sync = getattr(os, "fdatasync", os.fsync)
+
+
+def write_json(path: Path, document: object) -> None:
+    """Write ``document`` as UTF-8 JSON atomically (temp file + rename).
+
+    Non-ASCII text stays readable, except when the document holds a file name
+    that is not valid UTF-8 (Python keeps its bytes as lone surrogates): then
+    the whole file is written with ``\\u`` escapes, valid JSON from which
+    ``os.fsencode`` gets the original bytes back.
+    """
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        data = json.dumps(document, indent=2).encode("ascii")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data + b"\n")
+    os.replace(tmp, path)
 
 
 def remove_staged(out: Path) -> None:
