@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import pydicom
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
 
@@ -36,6 +37,7 @@ PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
 MAX_NOTES = 5
 _SCAN_CHUNK = 1 << 22
 _ITEM, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE0DD
+_UNDEFINED = 0xFFFFFFFF
 _LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"UC", b"UN", b"UR", b"UT"}
 
 
@@ -54,6 +56,7 @@ def read_full(path: Path, notes: list[str]) -> Dataset:
         warnings.simplefilter("always")
         ds = pydicom.dcmread(path, force=True)
     _check(ds, caught, notes)
+    _check_complete(ds, path, path.stat().st_size)
     return ds
 
 
@@ -66,6 +69,7 @@ def read_header(path: Path, notes: list[str]) -> tuple[Dataset, PixelSpan | None
     _check(ds, caught, notes)
     size = path.stat().st_size
     if start >= size:
+        _check_complete(ds, path, size)
         return ds, None
     implicit, little = read_encoding(ds)  # a misdeclared file's pixel element is as written
     end = _element_end(path, start, size, implicit is not False, little is not False)
@@ -125,6 +129,35 @@ def _check(ds: Dataset, caught: list[warnings.WarningMessage], notes: list[str])
             notes.append(message)
     if len(ds) == 0:
         raise DeidentificationError("no data elements could be read (truncated or not DICOM)")
+
+
+def _check_complete(ds: Dataset, path: Path, size: int) -> None:
+    """Raise if the file was cut inside an element: pydicom keeps the shorter value, or
+    drops a partial element header at the end of the file, without a warning.
+
+    A value shorter than its length is a cut inside the value. Fewer than 8 bytes
+    after the last complete element, not all zero (some writers pad a file), are the
+    start of an element header that was cut.
+    """
+    raws = [e for e in ds._dict.values() if isinstance(e, RawDataElement)]
+    for raw in raws:
+        if (
+            raw.length != _UNDEFINED
+            and isinstance(raw.value, bytes)
+            and len(raw.value) < raw.length
+        ):
+            raise DeidentificationError(f"truncated file: {raw.tag} is shorter than its length")
+    if not raws or not stored_as_declared(ds):
+        return  # no offsets into the file to compare (a deflated file's are in its stream)
+    last = max(raws, key=lambda raw: raw.value_tell)
+    if last.length == _UNDEFINED or last.tag != max(ds._dict):
+        return
+    end = last.value_tell + last.length
+    if 0 < size - end < 8:
+        with path.open("rb") as fp:
+            fp.seek(end)
+            if fp.read().strip(b"\0"):
+                raise DeidentificationError("truncated file: it ends inside an element header")
 
 
 def _element_end(path: Path, start: int, size: int, implicit: bool, little: bool) -> int:
