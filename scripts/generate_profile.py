@@ -40,6 +40,8 @@ from typing import Any
 
 from pydicom.datadict import dictionary_VR, keyword_for_tag
 
+from medveil.profiles.private import DISPOSITIONS, private_key, public_key
+
 EDITION = "2025b"
 TABLE_SOURCE = (
     "DICOM PS3.15 Table E.1-1, edition 2025b, via DIAGNijmegen/"
@@ -100,7 +102,6 @@ NEWER_THAN_PYDICOM: dict[int, tuple[str, str]] = {
 # Wildcard rows: the concrete tag whose dictionary entry supplies VR and keyword.
 WILDCARD_EXAMPLES = {"50xxxxxx": 0x50003000, "60xx3000": 0x60003000, "60xx4000": 0x60004000}
 
-KB_DISPOSITIONS = ("k", "d", "h", "o", "oi")
 # Higher wins when one element carries several dispositions.
 KB_STRICTNESS = {"k": 0, "h": 1, "o": 1, "oi": 1, "d": 2}
 # Public first: a private segment's creator may itself contain commas and digits.
@@ -154,7 +155,9 @@ def parse_kb_path(pattern: str) -> list[str] | None:
 
     Private segments become ``"gggg:creator:ee"`` (lower-case hex, creator
     stripped and case-folded, as vendors are inconsistent about both), public
-    ones ``"ggggeeee"``; a creator may itself hold ``:`` or ``/``, so paths stay lists.
+    ones ``"ggggeeee"``: the keys medveil looks the KB up by, written by the same
+    functions (:mod:`medveil.profiles.private`). A creator may itself hold ``:`` or
+    ``/``, so paths stay lists.
 
     >>> parse_kb_path('(0019,GEMS_ACQU_01",b7)')
     ['0019:gems_acqu_01:b7']
@@ -173,10 +176,9 @@ def parse_kb_path(pattern: str) -> list[str] | None:
         if seg is None:
             return None
         if seg["pg"] is not None:
-            creator = seg["creator"].strip().casefold()
-            keys.append(f"{seg['pg'].lower()}:{creator}:{seg['pe'].lower()}")
+            keys.append(private_key(int(seg["pg"], 16), seg["creator"], int(seg["pe"], 16)))
         else:
-            keys.append(f"{seg['g']}{seg['e']}".lower())
+            keys.append(public_key(int(seg["g"] + seg["e"], 16)))
         pos = seg.end()
     return keys or None
 
@@ -197,7 +199,7 @@ def build_kb(source: Path) -> dict[str, Any]:
                 continue
             pattern, name, vr, disposition = (cell.strip() for cell in row)
             disposition = disposition.lower()
-            if disposition not in KB_DISPOSITIONS:
+            if disposition not in DISPOSITIONS:
                 skipped[f"disposition {disposition or 'blank'}"] += 1
                 continue
             keys = parse_kb_path(pattern)

@@ -183,6 +183,11 @@ IDENTIFYING_UNLISTED: dict[int, str] = {
 }
 # Overlay Description (60xx,0022) and Overlay Label (60xx,1500): free text like Overlay Comments.
 OVERLAY_TEXT_ELEMENTS = frozenset({0x0022, 0x1500})
+# The file meta group: its SOP instance UID gets the pseudonym of SOPInstanceUID (U unless
+# Retain UIDs), and these go (the engine writes them, the gate checks them): source, sending
+# and receiving application entity titles, private information creator UID and private data.
+MEDIA_STORAGE_SOP_INSTANCE_UID = 0x00020003
+META_REMOVED = frozenset({0x00020016, 0x00020017, 0x00020018, 0x00020100, 0x00020102})
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,7 +265,6 @@ class RuleBook:
         self.retain_uids = policy.has(Option.RETAIN_UIDS)
         self.full_dates = policy.has(Option.RETAIN_LONG_FULL_DATES)
         self.modified_dates = policy.has(Option.RETAIN_LONG_MODIFIED_DATES)
-        self.safe_private = policy.has(Option.RETAIN_SAFE_PRIVATE)
 
     def listed(self, tag: int) -> Rule | None:
         """The rule of a tag the table (or an override) names, resolving wildcards once."""

@@ -68,6 +68,8 @@ from medveil.deid.actions import (
     DATE_VRS,
     FREE_TEXT_VRS,
     FREE_TEXT_VRS_AND_LINKS,
+    MEDIA_STORAGE_SOP_INSTANCE_UID,
+    META_REMOVED,
     TEXT_VRS,
     Rule,
     RuleBook,
@@ -80,10 +82,10 @@ from medveil.deid.dates import DateValueError, cap_age, shift_date_value
 from medveil.deid.encoding import read_encoding
 from medveil.deid.identity import IdentityRecord, identity_record
 from medveil.deid.policy import PixelMode, Policy
-from medveil.deid.pseudonyms import Pseudonymizer
+from medveil.deid.pseudonyms import Pseudonymizer, unpadded
 from medveil.deid.record import record_deidentification
 from medveil.deid.text import MARKER, PATTERN_ALERT_KINDS, SOURCE_TAGS, PhiLexicon, fit_to_vr
-from medveil.deid.verify import ISO2022_ESCAPE, term_finder, verify
+from medveil.deid.verify import ISO2022_ESCAPE, term_finder, text_values, verify
 from medveil.errors import DeidentificationError
 from medveil.profiles.options import Option
 from medveil.profiles.private import PrivateKb, load_private_kb, private_key, public_key
@@ -92,7 +94,6 @@ from medveil.profiles.table import load_table
 PATIENT_ID = 0x00100020
 PATIENT_NAME = 0x00100010
 PATIENT_AGE = 0x00101010
-MEDIA_STORAGE_SOP_INSTANCE_UID = 0x00020003
 OVERLAY_DATA = 0x60003000
 ZERO_PREAMBLE = bytes(128)
 
@@ -104,7 +105,6 @@ _SYNTAX_OF_ENCODING: dict[tuple[bool | None, bool | None], UID] = {
 }
 
 ID_LENGTH_LIMITS = {"ReferencedFileID": 8}  # PS3.10 file ID components: 8 characters
-META_REMOVED = frozenset({0x00020016, 0x00020017, 0x00020018, 0x00020100, 0x00020102})
 _UID_SHAPE = re.compile(r"[0-9]+(\.[0-9]+)+")
 _UID_IN_TEXT = re.compile(r"(?<![\d.])[012](?:\.\d+){3,}(?![\d.])")
 _DATE_TIME_SHAPES = {
@@ -216,11 +216,7 @@ class Deidentifier:
             return str(vr or "UN")
         known = self._vr_cache.get(tag)
         if known is None:
-            try:
-                known = dictionary_VR(tag)
-            except KeyError:
-                known = ""
-            self._vr_cache[tag] = known
+            known = self._vr_cache[tag] = _dictionary_vr(tag)
         if not known:
             return str(vr or "UN")
         if " or " in known:  # ambiguous (US or SS, OB or OW): the element says which
@@ -250,7 +246,7 @@ class _Job:
     def __init__(self, engine: Deidentifier, ds: Dataset, lexicon: PhiLexicon) -> None:
         self.engine = engine
         self.lexicon = lexicon
-        self.terms = term_finder(frozenset(lexicon.terms))
+        self.terms = term_finder(lexicon.terms)
         self.rules = engine.rules
         self.pseudonymizer = engine.pseudonymizer
         self.source = ds
@@ -331,7 +327,7 @@ class _Job:
                 rule = self.rules.unlisted(vr, dictionary_has_tag(tag))
                 if rule.action == "K" and self._needs_cleaning(src, tag, vr, scrub):
                     rule = Rule("C", "default")
-            self._apply(rule, tag, vr, src, out, (parents, scrub))
+            self._apply(rule, tag, vr, src, out, parents, scrub)
         for creator in kept_creators:
             _put(out, _copy(src.get_item(creator)))
 
@@ -348,7 +344,7 @@ class _Job:
             return False
         if scrub and vr in FREE_TEXT_VRS and tag not in CODE_TAGS:
             return True
-        texts = _texts(src[tag].value)
+        texts = text_values(src[tag].value)
         if self.terms is not None and any(self.terms.search(text) for text in texts):
             return True
         return (
@@ -364,17 +360,18 @@ class _Job:
         vr: str,
         src: Dataset,
         out: Dataset,
-        context: tuple[tuple[str, ...], bool],
+        parents: tuple[str, ...],
+        scrub: bool,
     ) -> None:
         """Write the element ``tag`` of ``src`` into ``out`` as ``rule`` says.
 
-        ``context`` is (path of the enclosing sequences, whether free text is scrubbed there).
+        ``parents`` is the path of the enclosing sequences, ``scrub`` whether free text is
+        scrubbed there.
         """
         action = rule.action
         if action == "X":
             return
         if vr == "SQ":
-            parents, scrub = context
             self._sequence(action, tag, src, out, parents, scrub or action in ("D", "C"))
             return
         if action == "K":
@@ -382,11 +379,11 @@ class _Job:
             return
         elem = src[tag]
         if action == "Z":
-            self._set(out, tag, vr, _empty(vr))
+            out.add_new(tag, vr, _empty(vr))
         elif action == "D":
-            self._set(out, tag, vr, self._dummy(elem, src))
+            out.add_new(tag, vr, self._dummy(elem, src))
         elif action == "U":
-            self._set(out, tag, vr, self._uid_value(elem) if vr == "UI" else self._dummy(elem, src))
+            out.add_new(tag, vr, self._uid_value(elem) if vr == "UI" else self._dummy(elem, src))
         else:
             self._clean(tag, vr, elem, out)
 
@@ -395,9 +392,9 @@ class _Job:
         are capped, characteristics and small binary values must not hold lexicon terms."""
         raw = src.get_item(tag)
         if vr in DATE_VRS or vr == "TM":
-            self._set(out, tag, vr, _map_text(src[tag].value, lambda v: _valid_or_empty(v, vr)))
+            out.add_new(tag, vr, _map_text(src[tag].value, lambda v: _valid_or_empty(v, vr)))
         elif tag == PATIENT_AGE:
-            self._set(out, tag, vr, _map_text(src[tag].value, _cap_age_or_empty))
+            out.add_new(tag, vr, _map_text(src[tag].value, _cap_age_or_empty))
         elif rule.source == "rtnPatCharsOpt" and self._needs_cleaning(
             src,
             tag,
@@ -430,16 +427,18 @@ class _Job:
         if action == "Z":
             out.add_new(tag, "SQ", [])
             return
+        self._items(tag, src, out, (*parents, public_key(tag)), scrub)
+
+    def _items(
+        self, tag: int, src: Dataset, out: Dataset, path: tuple[str, ...], scrub: bool
+    ) -> None:
+        """The sequence ``tag`` of ``src`` into ``out``, each item walked under ``path``."""
         items = []
-        path = (*parents, public_key(tag))
         for item in src[tag].value:
             new_item = _new_item(item)
             self._walk(item, new_item, path, scrub)
             items.append(new_item)
         out.add_new(tag, "SQ", Sequence(items))
-
-    def _set(self, out: Dataset, tag: int, vr: str, value: Any) -> None:
-        out.add_new(tag, vr, value)
 
     # -- actions -------------------------------------------------------------------------------
 
@@ -471,7 +470,7 @@ class _Job:
     def _uid(self, value: str) -> str:
         new = self.pseudonymizer.uid(value)
         if new != value:
-            self.uid_map[value.rstrip("\x00 ").lstrip(" ")] = new
+            self.uid_map[unpadded(value)] = new
         return new
 
     def _uid_value(self, elem: DataElement) -> Any:
@@ -482,13 +481,13 @@ class _Job:
         if vr in DATE_VRS or vr == "TM":
             shifted = self._shift(value, vr)
             if shifted is not None:
-                self._set(out, tag, vr, shifted)
+                out.add_new(tag, vr, shifted)
         elif vr in TEXT_VRS and tag >> 24 in (0x50, 0x60):
-            self._set(out, tag, vr, _empty(vr))  # overlay/curve labels: names no lexicon has
+            out.add_new(tag, vr, _empty(vr))  # overlay/curve labels: names no lexicon has
         elif vr in TEXT_VRS:
-            self._set(out, tag, vr, _map_text(value, lambda v: self._clean_text(v, vr)))
+            out.add_new(tag, vr, _map_text(value, lambda v: self._clean_text(v, vr)))
         elif vr == "UI":
-            self._set(out, tag, vr, self._uid_value(elem))
+            out.add_new(tag, vr, self._uid_value(elem))
         elif vr in BINARY_UNIT:
             if tag & 0xFF00FFFF == OVERLAY_DATA and self.engine.policy.pixels is not PixelMode.OFF:
                 out[tag] = _copy(elem)  # medveil.pixels cleans kept overlay planes
@@ -549,7 +548,7 @@ class _Job:
         if disposition == "k":
             if vr == "SQ":
                 path = (*parents, private_key(tag >> 16, creator, element & 0xFF))
-                self._private_sequence(tag, src, out, path)
+                self._items(tag, src, out, path, scrub=False)
             elif self._needs_cleaning(src, tag, vr, scrub=False):
                 self._clean(tag, vr, src[tag], out)
             elif vr in BINARY_UNIT and self._bytes_name_someone(src[tag].value):
@@ -575,16 +574,6 @@ class _Job:
             self.terms.search(value.decode(codec, errors="ignore"))
             for codec in ("latin-1", "utf-8")
         )
-
-    def _private_sequence(
-        self, tag: int, src: Dataset, out: Dataset, path: tuple[str, ...]
-    ) -> None:
-        items = []
-        for item in src[tag].value:
-            new_item = _new_item(item)
-            self._walk(item, new_item, path, scrub=False)
-            items.append(new_item)
-        out.add_new(tag, "SQ", Sequence(items))
 
     @cached_property
     def _private_handlers(self) -> dict[str, Callable[[Any, str], Any]]:
@@ -689,10 +678,7 @@ def _with_dictionary_vr(raw: RawDataElement) -> RawDataElement:
     tag = int(raw.tag)
     if (tag >> 16) & 1 or vr not in _STRING_VRS | {"UN"}:
         return raw
-    try:
-        expected = dictionary_VR(tag)
-    except KeyError:
-        return raw
+    expected = _dictionary_vr(tag)
     if expected != vr and expected in _STRING_VRS:
         return raw._replace(VR=expected)
     return raw
@@ -748,15 +734,6 @@ def _map_text(value: Any, function: Callable[[str], str]) -> Any:
     if isinstance(value, MultiValue | list):
         return [function(str(v)) for v in value]
     return function(str(value))
-
-
-def _texts(value: Any) -> list[str]:
-    """The string values of an element value (none for binary or empty values)."""
-    if value is None or isinstance(value, bytes):
-        return []
-    if isinstance(value, MultiValue | list):
-        return [str(v) for v in value]
-    return [str(value)]
 
 
 def _valid_or_empty(value: str, vr: str) -> str:

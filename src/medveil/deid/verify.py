@@ -44,12 +44,21 @@ from collections.abc import Collection, Iterator
 from functools import lru_cache
 from typing import Any
 
-from pydicom.datadict import dictionary_has_tag, dictionary_VR
+from pydicom.datadict import dictionary_has_tag
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
-from medveil.deid.actions import DATE_VRS, TEXT_VRS, Rule, RuleBook, dummy_value
+from medveil.deid.actions import (
+    DATE_VRS,
+    MEDIA_STORAGE_SOP_INSTANCE_UID,
+    META_REMOVED,
+    TEXT_VRS,
+    Rule,
+    RuleBook,
+    dummy_value,
+)
+from medveil.deid.charset import element_vr
 from medveil.deid.pseudonyms import is_well_known_uid
 from medveil.deid.text import PhiLexicon
 from medveil.errors import DeidentificationError
@@ -65,14 +74,9 @@ _LATIN_ONLY = re.compile(r"[\x00-\u024f\u1e00-\u1eff]*")
 _WORD = r"[0-9A-Za-z\u00c0-\u024f\u1e00-\u1eff]"
 _WORD_CHAR = re.compile(_WORD)
 _DIGIT = re.compile(r"\d")
-MEDIA_STORAGE_SOP_INSTANCE_UID = 0x00020003
 _META_RULES = {
     MEDIA_STORAGE_SOP_INSTANCE_UID: Rule("U", "default"),
-    0x00020016: Rule("X", "default"),
-    0x00020017: Rule("X", "default"),
-    0x00020018: Rule("X", "default"),
-    0x00020100: Rule("X", "default"),
-    0x00020102: Rule("X", "default"),
+    **{tag: Rule("X", "default") for tag in META_REMOVED},
 }
 _KEEP = Rule("K", "default")
 
@@ -203,8 +207,7 @@ class _Checker:
     def dataset(self, output: Dataset, original: Dataset | None, meta: bool = False) -> None:
         for key in list(output.keys()):
             tag = int(key)
-            raw = output.get_item(key)
-            vr = raw.VR or _dictionary_vr(tag)
+            vr = element_vr(output, tag)
             rule = self.meta_rule(tag) if meta else self.rule(tag, vr)
             if rule.action == "K" and vr not in _SEARCHED_VRS and vr not in ("SQ", "UN"):
                 continue  # kept, and not text: nothing to check (and nothing to convert)
@@ -234,12 +237,12 @@ class _Checker:
             return
         if elem.keyword in NOT_PERSONAL_KEYWORDS:
             return
-        for text in _texts(value):
+        for text in text_values(value):
             if text not in self.generated and self.pattern.search(text):
                 _fail(elem, "contains an identifying term of the original header")
 
     def _exempt(self, elem: DataElement, rule: Rule) -> bool:
-        texts = list(_texts(elem.value))
+        texts = text_values(elem.value)
         if rule.action == "U" or elem.VR == "UI":
             return all(is_well_known_uid(t.strip("\x00 ")) for t in texts)
         dummy = dummy_value(elem.VR)
@@ -255,19 +258,12 @@ def verify(
     generated: Collection[str],
 ) -> None:
     """Raise DeidentificationError unless ``output`` is provably clean (module docstring)."""
-    checker = _Checker(rules, term_finder(frozenset(lexicon.terms)), frozenset(generated))
+    checker = _Checker(rules, term_finder(lexicon.terms), frozenset(generated))
     out_meta = getattr(output, "file_meta", None)
     if isinstance(out_meta, Dataset):
         in_meta = getattr(original, "file_meta", None)
         checker.dataset(out_meta, in_meta if isinstance(in_meta, Dataset) else None, meta=True)
     checker.dataset(output, original)
-
-
-def _dictionary_vr(tag: int) -> str:
-    try:
-        return dictionary_VR(tag)
-    except KeyError:
-        return "UN"
 
 
 def _element(ds: Dataset | None, tag: int) -> DataElement | None:
@@ -285,11 +281,10 @@ def _is_empty(value: Any) -> bool:
     )
 
 
-def _texts(value: Any) -> Iterator[str]:
+def text_values(value: Any) -> list[str]:
+    """The string values of an element value (none for binary or empty values)."""
     values = value if isinstance(value, MultiValue | list) else [value]
-    for one in values:
-        if one is not None and not isinstance(one, bytes):
-            yield str(one)
+    return [str(one) for one in values if one is not None and not isinstance(one, bytes)]
 
 
 def _fail(elem: DataElement, reason: str) -> None:

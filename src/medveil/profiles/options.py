@@ -87,16 +87,6 @@ _COLUMNS: dict[Option, str] = {
     Option.CLEAN_GRAPHICS: "cleanGraphOpt",
 }
 
-#: Options that keep identifying data; no preset enables them, only an explicit request.
-IDENTIFYING_OPTIONS = frozenset(
-    {
-        Option.RETAIN_SAFE_PRIVATE,
-        Option.RETAIN_UIDS,
-        Option.RETAIN_DEVICE_IDENTITY,
-        Option.RETAIN_INSTITUTION_IDENTITY,
-    }
-)
-
 #: Named option sets. ``research`` is the default of ``medveil deid``.
 PRESETS: dict[str, frozenset[Option]] = {
     "basic": frozenset(),

@@ -91,11 +91,6 @@ class ProfileTable:
         return self._exact
 
     @property
-    def wildcard_rows(self) -> tuple[ProfileRow, ...]:
-        """Rows naming a repeating group (curves, overlays)."""
-        return tuple(row for _, _, row in self._wildcards)
-
-    @property
     def private_row(self) -> ProfileRow | None:
         """The row for all private attributes."""
         return self._private
