@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import struct
+from collections.abc import Callable
 from io import BytesIO
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from medveil.deid.pseudonyms import Pseudonymizer
 from medveil.errors import DeidentificationError
 
 PHI = b"Patient Quillfeather^Ottoline ID QX7734921"
+JPEG_FILE, J2K_FILE = "SC_rgb_jpeg_dcmtk.dcm", "MR_small_jp2klossless.dcm"  # pydicom samples
 
 
 def _load(name: str) -> Dataset:
@@ -204,7 +206,7 @@ def test_j2k_psot_is_updated() -> None:
 
 
 def test_j2k_multiframe() -> None:
-    ds = pydicom.dcmread(get_testdata_file("emri_small_jpeg_2k_lossless.dcm"))
+    ds = _load("emri_small_jpeg_2k_lossless.dcm")
     frames = _frames(ds)
     dirty = _with_frames(ds, [_insert_j2k_tile(f, _j2k_com(PHI)) for f in frames], has_bot=False)
     assert strip_codestream_metadata(dirty) == 2 * len(frames)  # the samples' COM and ours
@@ -262,45 +264,33 @@ def _psot(frame: bytes, value: int) -> bytes:
 
 
 def _jpeg() -> bytes:
-    return _frames(_load("SC_rgb_jpeg_dcmtk.dcm"))[0]
+    return _frames(_load(JPEG_FILE))[0]
 
 
 def _j2k() -> bytes:
-    return _frames(_load("MR_small_jp2klossless.dcm"))[0]
+    return _frames(_load(J2K_FILE))[0]
 
 
 @pytest.mark.parametrize(
-    ("name", "broken"),
+    ("source", "name", "broken"),
     [
-        ("no SOI", lambda: _jpeg()[2:]),
-        ("no EOI", lambda: _jpeg()[:-2]),
-        ("text after EOI", lambda: _jpeg() + PHI),
-        ("segment too long", lambda: _jpeg()[:2] + b"\xff\xfe\xff\xff" + PHI),
-        ("no marker", lambda: _jpeg()[:2] + b"\x00\x10" + _jpeg()[2:]),
-        ("J2K in a JPEG syntax", _j2k),
+        (JPEG_FILE, "no SOI", lambda: _jpeg()[2:]),
+        (JPEG_FILE, "no EOI", lambda: _jpeg()[:-2]),
+        (JPEG_FILE, "text after EOI", lambda: _jpeg() + PHI),
+        (JPEG_FILE, "segment too long", lambda: _jpeg()[:2] + b"\xff\xfe\xff\xff" + PHI),
+        (JPEG_FILE, "no marker", lambda: _jpeg()[:2] + b"\x00\x10" + _jpeg()[2:]),
+        (JPEG_FILE, "J2K in a JPEG syntax", _j2k),
+        (J2K_FILE, "no SOC", lambda: _j2k()[2:]),
+        (J2K_FILE, "no EOC", lambda: _j2k()[:-2]),
+        (J2K_FILE, "text after EOC", lambda: _j2k() + PHI),
+        (J2K_FILE, "Psot past the end", lambda: _psot(_j2k(), 0x7FFFFFFF)),
+        (J2K_FILE, "Psot inside the header", lambda: _psot(_j2k(), 14)),
+        (J2K_FILE, "JPEG in a J2K syntax", _jpeg),
     ],
 )
-def test_malformed_jpeg_refused(name: str, broken: object) -> None:
-    ds = _load("SC_rgb_jpeg_dcmtk.dcm")
-    ds.PixelData = encapsulate([broken()])  # type: ignore[operator]
-    with pytest.raises(DeidentificationError):
-        strip_codestream_metadata(ds)
-
-
-@pytest.mark.parametrize(
-    ("name", "broken"),
-    [
-        ("no SOC", lambda: _j2k()[2:]),
-        ("no EOC", lambda: _j2k()[:-2]),
-        ("text after EOC", lambda: _j2k() + PHI),
-        ("Psot past the end", lambda: _psot(_j2k(), 0x7FFFFFFF)),
-        ("Psot inside the header", lambda: _psot(_j2k(), 14)),
-        ("JPEG in a J2K syntax", _jpeg),
-    ],
-)
-def test_malformed_j2k_refused(name: str, broken: object) -> None:
-    ds = _load("MR_small_jp2klossless.dcm")
-    ds.PixelData = encapsulate([broken()])  # type: ignore[operator]
+def test_malformed_codestream_refused(source: str, name: str, broken: Callable[[], bytes]) -> None:
+    ds = _load(source)
+    ds.PixelData = encapsulate([broken()])
     with pytest.raises(DeidentificationError):
         strip_codestream_metadata(ds)
 

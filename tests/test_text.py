@@ -127,8 +127,8 @@ def test_single_cjk_characters_and_initials_alone_are_not_terms(lexicon: PhiLexi
     ],
 )
 def test_names_after_a_title_are_found_without_the_lexicon(text: str, expected: list[str]) -> None:
-    assert removed(PhiLexicon(), text) == expected
-    assert {s.kind for s in PhiLexicon().find(text)} == {"name"}
+    assert removed(EMPTY, text) == expected
+    assert {s.kind for s in EMPTY.find(text)} == {"name"}
 
 
 @pytest.mark.parametrize(
@@ -142,7 +142,7 @@ def test_names_after_a_title_are_found_without_the_lexicon(text: str, expected: 
     ],
 )
 def test_names_after_relations_and_chinese_roles(text: str, expected: list[str]) -> None:
-    assert removed(PhiLexicon(), text) == expected
+    assert removed(EMPTY, text) == expected
 
 
 @pytest.mark.parametrize(
@@ -176,7 +176,7 @@ def test_names_after_relations_and_chinese_roles(text: str, expected: list[str])
     ],
 )
 def test_addresses_and_phones_without_the_lexicon(text: str, expected: list[str]) -> None:
-    assert removed(PhiLexicon(), text) == expected
+    assert removed(EMPTY, text) == expected
 
 
 @pytest.mark.parametrize(
@@ -224,7 +224,7 @@ def test_clinical_words_next_to_a_name_survive() -> None:
 
 @pytest.mark.parametrize("text", ["Drainage ok", "Dr smith (lower case)", "Mr. 5 mm", "Ms"])
 def test_titles_alone_or_before_lower_case_words_remove_nothing(text: str) -> None:
-    assert removed(PhiLexicon(), text) == []
+    assert removed(EMPTY, text) == []
 
 
 def test_other_person_names_ids_institutions_addresses(lexicon: PhiLexicon) -> None:

@@ -42,6 +42,7 @@ from __future__ import annotations
 import re
 from collections.abc import Container, MutableSequence, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from pydicom import config
 from pydicom.charset import convert_encodings, decode_element
@@ -49,7 +50,7 @@ from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
-from pydicom.tag import BaseTag, Tag
+from pydicom.tag import Tag
 from pydicom.valuerep import PersonName
 
 from medveil.errors import DeidentificationError
@@ -146,9 +147,7 @@ def _reread_undeclared_utf8(elements: list[DataElement]) -> None:
     if not utf8:
         return
     for elem in elements:
-        fixed = [utf8.get(text, text) for text in _values(elem)]
-        values = [PersonName(text) for text in fixed] if elem.VR == "PN" else fixed
-        elem.value = values if isinstance(elem.value, MultiValue) else values[0]
+        _replace_values(elem, [utf8.get(text, text) for text in _values(elem)])
 
 
 def _decode_dataset(
@@ -174,7 +173,7 @@ def _decode_dataset(
         dataset._parent_encoding = inherited if isinstance(inherited, str) else list(inherited)
     effective = dataset.original_character_set or dataset._character_set
     for tag in list(dataset.keys()):
-        vr = _vr(dataset, tag)
+        vr = element_vr(dataset, tag)
         if vr == "SQ":
             for item in dataset[tag].value:
                 _decode_dataset(item, effective, found)
@@ -199,8 +198,7 @@ def _plain_bytes(value: bytes | None) -> bool:
 
 def _plain_text(elem: DataElement) -> bool:
     """Whether every value is already ``str`` (a PN built from ``str``), escape-free."""
-    values = elem.value if isinstance(elem.value, MultiValue) else [elem.value]
-    for value in values:
+    for value in _value_list(elem):
         if isinstance(value, PersonName):
             if value.original_string is not None or "\x1b" in str(value):
                 return False
@@ -218,12 +216,9 @@ def _decode_element(elem: DataElement, dataset: Dataset) -> None:
     """
     codec = undesignated_codec(dataset._character_set)
     if elem.VR == "PN":
-        names = elem.value if isinstance(elem.value, MultiValue) else [elem.value]
-        rebuilt = [PersonName(_clean(str(name), codec)) for name in names]
-        elem.value = rebuilt if isinstance(elem.value, MultiValue) else rebuilt[0]
+        _replace_values(elem, [_clean(name, codec) for name in _values(elem)])
         return
-    values = elem.value if isinstance(elem.value, MultiValue) else [elem.value]
-    if any(isinstance(value, bytes) for value in values):
+    if any(isinstance(value, bytes) for value in _value_list(elem)):
         decode_element(elem, dataset._character_set)
     if isinstance(elem.value, MultiValue):
         elem.value = [_clean(value, codec) for value in elem.value]
@@ -330,8 +325,9 @@ def _has_non_ascii(elements: list[DataElement]) -> bool:
     return any(not text.isascii() for elem in elements for text in _values(elem))
 
 
-def _vr(dataset: Dataset, tag: BaseTag) -> str:
-    """The VR of an element without converting it from its raw form."""
+def element_vr(dataset: Dataset, tag: int) -> str:
+    """The VR of an element without converting it from its raw form (the dictionary's
+    when the raw element has none, as in implicit VR; ``UN`` for unknown tags)."""
     vr = dataset.get_item(tag).VR
     if vr:
         return str(vr)
@@ -341,7 +337,17 @@ def _vr(dataset: Dataset, tag: BaseTag) -> str:
         return "UN"
 
 
+def _value_list(elem: DataElement) -> Sequence[Any]:
+    """The values of *elem*: its MultiValue, or its single value as a one-item list."""
+    return elem.value if isinstance(elem.value, MultiValue) else [elem.value]
+
+
 def _values(elem: DataElement) -> list[str]:
     """The values of a text element as strings (one per value of a multi-valued one)."""
-    values = elem.value if isinstance(elem.value, MultiValue) else [elem.value]
-    return [str(value) for value in values]
+    return [str(value) for value in _value_list(elem)]
+
+
+def _replace_values(elem: DataElement, texts: list[str]) -> None:
+    """Give *elem* the values *texts* (as person names for PN), multi-valued only if it was."""
+    values = [PersonName(text) for text in texts] if elem.VR == "PN" else texts
+    elem.value = values if isinstance(elem.value, MultiValue) else values[0]

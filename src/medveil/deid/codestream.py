@@ -146,6 +146,14 @@ def _entropy_end(frame: bytes, pos: int) -> int:
 # -- JPEG 2000 -------------------------------------------------------------------------------
 
 
+def _j2k_marker(frame: bytes, pos: int, missing: str) -> int:
+    """The marker at ``pos``; a frame that ends before it is refused with *missing*."""
+    if pos + 2 > len(frame):
+        raise _bad(missing)
+    (marker,) = struct.unpack(">H", frame[pos : pos + 2])
+    return int(marker)
+
+
 def _j2k_segment(frame: bytes, pos: int) -> tuple[int, int]:
     """(marker, end offset) of the marker segment at ``pos``."""
     if pos + 4 > len(frame):
@@ -175,12 +183,7 @@ def strip_j2k(frame: bytes) -> tuple[bytes, int]:
     has_tlm = False
     pos = 2
     # main header: marker segments up to the first SOT
-    while True:
-        if pos + 2 > size:
-            raise _bad("JPEG 2000 main header truncated")
-        (marker,) = struct.unpack(">H", frame[pos : pos + 2])
-        if marker == _J2K_SOT:
-            break
+    while _j2k_marker(frame, pos, "JPEG 2000 main header truncated") != _J2K_SOT:
         marker, end = _j2k_segment(frame, pos)
         if marker in (_J2K_SOC, _J2K_SOD, _J2K_EOC):
             raise _bad(f"unexpected JPEG 2000 marker {marker:04X} in the main header")
@@ -192,9 +195,7 @@ def strip_j2k(frame: bytes) -> tuple[bytes, int]:
         pos = end
     # tile-parts: SOT, header segments, SOD, data (Psot bytes from SOT in all)
     while True:
-        if pos + 2 > size:
-            raise _bad("JPEG 2000 codestream has no EOC")
-        (marker,) = struct.unpack(">H", frame[pos : pos + 2])
+        marker = _j2k_marker(frame, pos, "JPEG 2000 codestream has no EOC")
         if marker == _J2K_EOC:
             tail = frame[pos + 2 :]
             if tail.strip(b"\x00\xff"):
@@ -211,14 +212,7 @@ def strip_j2k(frame: bytes) -> tuple[bytes, int]:
         part = bytearray(frame[sot_start:sot_end])
         part_removed = 0
         pos = sot_end
-        while True:
-            if pos + 2 > size:
-                raise _bad("JPEG 2000 tile-part header truncated")
-            (marker,) = struct.unpack(">H", frame[pos : pos + 2])
-            if marker == _J2K_SOD:
-                pos += 2
-                part += b"\xff\x93"
-                break
+        while _j2k_marker(frame, pos, "JPEG 2000 tile-part header truncated") != _J2K_SOD:
             marker, end = _j2k_segment(frame, pos)
             if marker in (_J2K_SOC, _J2K_SOT, _J2K_EOC):
                 raise _bad(f"unexpected JPEG 2000 marker {marker:04X} in a tile-part header")
@@ -228,6 +222,8 @@ def strip_j2k(frame: bytes) -> tuple[bytes, int]:
             else:
                 part += frame[pos:end]
             pos = end
+        pos += 2  # SOD
+        part += b"\xff\x93"
         if psot == 0:  # the last tile-part: runs up to EOC
             trimmed = frame.rstrip(b"\x00\xff")
             if not trimmed.endswith(b"\xd9"):

@@ -90,6 +90,16 @@ _CACHE_SIZE = 1 << 16
 _PN_DELIMITERS = re.compile(r"[\^=\\]")
 
 
+def unpadded(value: str) -> str:
+    """*value* without DICOM padding (trailing NUL or spaces, leading spaces), so padded
+    and unpadded spellings of one value get one pseudonym.
+
+    >>> unpadded(" 1.2.3\\x00"), unpadded("MRN 7 ")
+    ('1.2.3', 'MRN 7')
+    """
+    return value.rstrip("\x00 ").lstrip(" ")
+
+
 def is_well_known_uid(uid: str) -> bool:
     """UIDs defined by the standard: they identify no person and must not change.
 
@@ -129,7 +139,7 @@ class Pseudonymizer:
 
     def uid(self, original: str) -> str:
         """The replacement of a UID; well-known UIDs and empty values come back unchanged."""
-        return self._uid(original.rstrip("\x00 ").lstrip(" "))
+        return self._uid(unpadded(original))
 
     def _new_uid(self, uid: str) -> str:
         if not uid or is_well_known_uid(uid):
@@ -144,7 +154,7 @@ class Pseudonymizer:
 
     def patient_id(self, original: str) -> str:
         """The replacement PatientID: the crosswalk's, else ``MV-`` + 16 hex digits."""
-        return self._patient(original.rstrip("\x00 ").lstrip(" "))
+        return self._patient(unpadded(original))
 
     def _new_patient_id(self, patient_id: str) -> str:
         listed = self._crosswalk.patient_id(patient_id)
@@ -162,7 +172,7 @@ class Pseudonymizer:
 
     def identifier(self, value: str, kind: str) -> str:
         """A 16-character keyed token for an accession number or other ID of type *kind*."""
-        value = value.rstrip("\x00 ").lstrip(" ")
+        value = unpadded(value)
         if not value:
             return ""
         mac = self._mac("identifier", f"{kind}\x00{value}")
@@ -170,6 +180,6 @@ class Pseudonymizer:
 
     def date_offset_days(self, original_patient_id: str) -> int:
         """Days to add to every date of this patient: in [-3650, -30], never 0."""
-        mac = self._mac("date-offset", original_patient_id.rstrip("\x00 ").lstrip(" "))
+        mac = self._mac("date-offset", unpadded(original_patient_id))
         span = OFFSET_MAX_DAYS - OFFSET_MIN_DAYS + 1
         return OFFSET_MIN_DAYS + int.from_bytes(mac[:8], "big") % span

@@ -83,12 +83,12 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from pydicom.datadict import dictionary_VR, tag_for_keyword
+from pydicom.datadict import tag_for_keyword
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
-from medveil.deid.charset import clean_decoded_text, undeclared_readings
+from medveil.deid.charset import clean_decoded_text, element_vr, undeclared_readings
 
 MARKER = "***"
 
@@ -186,7 +186,6 @@ NAME_PARTICLES = _words("de da di del der den van von la le du dos des mr mrs ms
 # Scripts written without spaces between words: Han, kana, Hangul (names take particles).
 _UNSPACED = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\U00020000-\U0003134f"
 _UNSPACED_CHAR = re.compile(f"[{_UNSPACED}]")
-# A word boundary: no letter or digit on that side, or a character of an unspaced script.
 _ODD_SPACE = re.compile(r"\s\s|[^\S ]")  # whitespace other than single spaces
 _SPECIAL_FOLDS = {"ß": "ss", "ø": "o", "æ": "ae", "œ": "oe", "đ": "d", "ð": "d", "ł": "l"}
 _SPECIAL_FOLDS |= {"þ": "th", "ı": "i", "ς": "σ"}
@@ -430,7 +429,6 @@ class PhiLexicon:
                     kept.add(spelling)
                 if _usable(folded):
                     kinds.setdefault(folded, kind)
-        self._kinds = kinds
         # (folded term, needs word boundaries, kind), longest first
         self._entries = sorted(
             ((term, not _UNSPACED_CHAR.search(term), kind) for term, kind in kinds.items()),
@@ -704,19 +702,12 @@ def _identifying_elements(dataset: Dataset) -> Iterator[DataElement]:
     rest of the lexicon; only sequences and the elements wanted are touched.
     """
     for tag in list(dataset.keys()):
-        vr = dataset.get_item(tag).VR or _dictionary_vr(int(tag))
+        vr = element_vr(dataset, tag)
         if vr == "SQ":
             for item in dataset[tag].value:
                 yield from _identifying_elements(item)
         elif vr == "PN" or int(tag) in SOURCE_TAGS:
             yield dataset[tag]
-
-
-def _dictionary_vr(tag: int) -> str:
-    try:
-        return dictionary_VR(tag)
-    except KeyError:
-        return "UN"
 
 
 def _name_spellings(value: str) -> set[str]:
