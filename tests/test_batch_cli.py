@@ -21,6 +21,7 @@ from typing import Any
 
 import pydicom
 import pytest
+from pydicom.data import get_testdata_file
 from pydicom.fileset import FileSet
 
 import phi_corpus
@@ -49,6 +50,20 @@ def output_files(out: Path) -> list[Path]:
 def read_report(path: Path) -> dict[str, Any]:
     report: dict[str, Any] = json.loads(path.read_text())
     return report
+
+
+def pydicom_testfile(name: str) -> Path:
+    """One of the test files that come with pydicom itself."""
+    return Path(str(get_testdata_file(name)))
+
+
+def input_folder(tmp_path: Path, files: dict[str, Path]) -> Path:
+    """``tmp_path / "in"`` holding a copy of each source file under its new name."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name, source in files.items():
+        shutil.copy(source, folder / name)
+    return folder
 
 
 @pytest.fixture
@@ -151,13 +166,11 @@ def test_unprocessable_file_is_quarantined(
     Without a SOP Instance UID a file can be neither placed nor traced, so the
     run must refuse it whether the engine or the layout notices first.
     """
-    folder = tmp_path / "in"
-    folder.mkdir()
+    folder = input_folder(tmp_path, {"good.dcm": phi_files[1].path})
     ds = pydicom.dcmread(phi_files[0].path)
     del ds.SOPInstanceUID
     del ds.file_meta.MediaStorageSOPInstanceUID
     ds.save_as(folder / "no_instance_uid.dcm")
-    shutil.copy(phi_files[1].path, folder / "good.dcm")
     out, report_path = tmp_path / "out", tmp_path / "r.json"
     result = medveil("deid", folder, "--out", out, "--pixels", "off", "--report", report_path)
     assert result.returncode == 1, result.stdout + result.stderr
@@ -173,10 +186,8 @@ def test_unprocessable_file_is_quarantined(
 def test_rerun_is_stable_and_duplicates_are_skipped(
     medveil: Medveil, phi_files: list[phi_corpus.CorpusFile], tmp_path: Path
 ) -> None:
-    folder = tmp_path / "in"
-    folder.mkdir()
-    shutil.copy(phi_files[0].path, folder / "a.dcm")
-    shutil.copy(phi_files[0].path, folder / "copy_of_a.dcm")
+    source = phi_files[0].path
+    folder = input_folder(tmp_path, {"a.dcm": source, "copy_of_a.dcm": source})
     out, report_path = tmp_path / "out", tmp_path / "r.json"
     first = medveil("deid", folder, "--out", out, "--pixels", "off", "--report", report_path)
     assert first.returncode == 0, first.stdout + first.stderr
@@ -205,9 +216,7 @@ def test_mirror_layout_warns_and_keeps_names(
 def test_output_inside_input_is_not_read_back(
     medveil: Medveil, phi_files: list[phi_corpus.CorpusFile], tmp_path: Path
 ) -> None:
-    folder = tmp_path / "in"
-    folder.mkdir()
-    shutil.copy(phi_files[0].path, folder / "a.dcm")
+    folder = input_folder(tmp_path, {"a.dcm": phi_files[0].path})
     for _ in range(2):  # the second run must not de-identify the first run's output
         result = medveil("deid", folder, "--out", folder / "clean", "--pixels", "off")
         assert result.returncode == 0, result.stdout + result.stderr
@@ -408,12 +417,8 @@ def test_no_fsync_writes_the_same_files(
 def test_deflated_file_keeps_its_pixels_with_pixels_off(medveil: Medveil, tmp_path: Path) -> None:
     """A deflated file is one zlib stream: the header-only fast path cannot copy its pixel
     bytes, so it is read in full -- the output must still hold the same image."""
-    from pydicom.data import get_testdata_file
-
-    source = Path(str(get_testdata_file("image_dfl.dcm")))
-    folder, out = tmp_path / "in", tmp_path / "out"
-    folder.mkdir()
-    shutil.copy(source, folder / "dfl.dcm")
+    source = pydicom_testfile("image_dfl.dcm")
+    folder, out = input_folder(tmp_path, {"dfl.dcm": source}), tmp_path / "out"
     result = medveil("deid", folder, "--out", out, "--pixels", "off")
     assert result.returncode == 0, result.stderr
     (written,) = output_files(out)
@@ -428,12 +433,9 @@ def test_objects_without_an_image_pass_the_pixel_step(
 ) -> None:
     """Structured reports, RT plans and structure sets, waveforms: no Pixel Data, so the
     default pixel step (phi) has nothing to clean -- they are written, not quarantined."""
-    from pydicom.data import get_testdata_file
-
-    source = Path(str(get_testdata_file(name)))
-    folder, out, report_path = tmp_path / "in", tmp_path / "out", tmp_path / "r.json"
-    folder.mkdir()
-    shutil.copy(source, folder / name)
+    source = pydicom_testfile(name)
+    folder = input_folder(tmp_path, {name: source})
+    out, report_path = tmp_path / "out", tmp_path / "r.json"
     result = medveil("deid", folder, "--out", out, "--report", report_path)
     assert result.returncode == 0, result.stdout + result.stderr
     (entry,) = read_report(report_path)["files"]
@@ -451,12 +453,8 @@ def test_implicit_vr_file_declared_explicit_is_written_explicit(
     """pydicom's SC_rgb_jpeg.dcm declares JPEG Baseline (explicit VR) but its elements are
     implicit VR: the output must be true explicit VR, every element with its VR, the
     encapsulated pixel data intact (it used to be quarantined: no VR to write)."""
-    from pydicom.data import get_testdata_file
-
-    source = Path(str(get_testdata_file("SC_rgb_jpeg.dcm")))
-    folder, out = tmp_path / "in", tmp_path / "out"
-    folder.mkdir()
-    shutil.copy(source, folder / source.name)
+    source = pydicom_testfile("SC_rgb_jpeg.dcm")
+    folder, out = input_folder(tmp_path, {source.name: source}), tmp_path / "out"
     result = medveil("deid", folder, "--out", out, "--pixels", pixels)
     assert result.returncode == 0, result.stdout + result.stderr
     (written,) = output_files(out)
@@ -479,9 +477,7 @@ def test_file_names_that_are_not_utf8_are_handled(
     """Linux file names are bytes: a Latin-1 folder name or a binary file name must not
     stop the run (it used to crash the audit sink in the mirror layout). The report and
     the quarantine manifest stay valid JSON from which the exact names come back."""
-    from pydicom.data import get_testdata_file
-
-    source = Path(str(get_testdata_file("CT_small.dcm")))
+    source = pydicom_testfile("CT_small.dcm")
     folder = tmp_path / "in"
     odd = Path(os.fsdecode(bytes(folder) + b"/Pati\xe9nt"))
     odd.mkdir(parents=True)
@@ -513,13 +509,11 @@ def test_header_cut_inside_an_element_is_quarantined(
     """pydicom reads a file cut inside an element's value or header without a warning
     (it keeps the shorter value, or drops the partial header): the reader checks each
     length and the bytes left after the last element, so the half-file is refused."""
-    from pydicom.data import get_testdata_file
-
-    data = Path(str(get_testdata_file("CT_small.dcm"))).read_bytes()
-    folder, out, report_path = tmp_path / "in", tmp_path / "out", tmp_path / "r.json"
-    folder.mkdir()
+    data = pydicom_testfile("CT_small.dcm").read_bytes()
+    truncated = pydicom_testfile("rtplan_truncated.dcm")
+    folder = input_folder(tmp_path, {truncated.name: truncated})
+    out, report_path = tmp_path / "out", tmp_path / "r.json"
     (folder / "cut.dcm").write_bytes(data[:cut])
-    shutil.copy(get_testdata_file("rtplan_truncated.dcm"), folder / "rtplan_truncated.dcm")
     result = medveil(
         "deid", folder, "--out", out, "--report", report_path, "--layout", "mirror",
         "--pixels", pixels,

@@ -16,10 +16,8 @@ import pydicom
 import pytest
 
 from leakscan import scan_file
-from medveil.batch.discover import discover
 from medveil.batch.outcome import FileOutcome, Status
-from medveil.batch.runner import BatchRunner, RunConfig
-from medveil.deid.policy import PixelMode, Policy
+from test_leaks import deidentify_tree, policy_for
 
 PYDICOM_SAMPLES = [
     "RG1_UNCR.dcm",
@@ -48,19 +46,6 @@ DEID_SAMPLES = [
 ]
 
 
-class _Collect:
-    """A result sink that keeps outcomes by input path."""
-
-    def __init__(self) -> None:
-        self.outcomes: dict[Path, FileOutcome] = {}
-
-    def accept(self, outcome: FileOutcome) -> None:
-        self.outcomes[outcome.input] = outcome
-
-    def close(self) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def samples(pydicom_samples: Path, deid_samples: Path) -> list[Path]:
     return [pydicom_samples / n for n in PYDICOM_SAMPLES] + [deid_samples / n for n in DEID_SAMPLES]
@@ -70,15 +55,12 @@ def samples(pydicom_samples: Path, deid_samples: Path) -> list[Path]:
 def batch(samples: list[Path], tmp_path_factory: pytest.TempPathFactory) -> dict[Path, FileOutcome]:
     """One in-process run per sample: the emri_small variants share one SOP Instance UID,
     so a single batch would (rightly) skip all but the first as duplicates."""
-    policy = Policy.preset_named("research")
-    policy = Policy(options=policy.options, preset="research", pixels=PixelMode.OFF)
-    sink = _Collect()
-    for index, sample in enumerate(samples):
-        out = tmp_path_factory.mktemp(f"sample-{index}")
-        BatchRunner(RunConfig(policy=policy, secret=b"s" * 32, out=out), [sink]).run(
-            discover([sample])
-        )
-    return sink.outcomes
+    policy = policy_for("research", ())
+    return {
+        outcome.input: outcome
+        for index, sample in enumerate(samples)
+        for outcome in deidentify_tree(sample, tmp_path_factory.mktemp(f"sample-{index}"), policy)
+    }
 
 
 @pytest.mark.parametrize("name", PYDICOM_SAMPLES + DEID_SAMPLES)

@@ -18,6 +18,7 @@ strings) and are returned, deduplicated, as notes for the report.
 
 from __future__ import annotations
 
+import os
 import re
 import struct
 import warnings
@@ -29,16 +30,17 @@ import pydicom
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
+from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
 
+from medveil.batch.header_writer import ITEM, SEQUENCE_DELIMITER, UNDEFINED_LENGTH
 from medveil.deid.encoding import read_encoding
+from medveil.deid.identity import PIXEL_TAGS
 from medveil.errors import DeidentificationError
 
-PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
 MAX_NOTES = 5
 _SCAN_CHUNK = 1 << 22
-_ITEM, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE0DD
-_UNDEFINED = 0xFFFFFFFF
-_LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"UC", b"UN", b"UR", b"UT"}
+#: Explicit VRs whose element header has a 32-bit length (as they appear in the file).
+_LONG_VRS = frozenset(vr.encode() for vr in EXPLICIT_VR_LENGTH_32)
 
 
 @dataclass(frozen=True)
@@ -52,27 +54,26 @@ class PixelSpan:
 
 def read_full(path: Path, notes: list[str]) -> Dataset:
     """The complete data set, pixel data included."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        ds = pydicom.dcmread(path, force=True)
-    _check(ds, caught, notes)
-    _check_complete(ds, path, path.stat().st_size)
+    with path.open("rb") as fp:
+        ds = _read(fp, notes, stop_before_pixels=False)
+        _check_complete(ds, fp, os.fstat(fp.fileno()).st_size)
     return ds
 
 
 def read_header(path: Path, notes: list[str]) -> tuple[Dataset, PixelSpan | None]:
-    """Everything before the pixel data, and where the pixel data element lies."""
-    with warnings.catch_warnings(record=True) as caught, path.open("rb") as fp:
-        warnings.simplefilter("always")
-        ds = pydicom.dcmread(fp, force=True, stop_before_pixels=True)
-        start = fp.tell()
-    _check(ds, caught, notes)
-    size = path.stat().st_size
-    if start >= size:
-        _check_complete(ds, path, size)
-        return ds, None
-    implicit, little = read_encoding(ds)  # a misdeclared file's pixel element is as written
-    end = _element_end(path, start, size, implicit is not False, little is not False)
+    """Everything before the pixel data, and where the pixel data element lies.
+
+    One open file serves the header, its completeness check and the pixel element's
+    extent: this runs once per input on the ``--pixels off`` fast path.
+    """
+    with path.open("rb") as fp:
+        ds = _read(fp, notes, stop_before_pixels=True)
+        start, size = fp.tell(), os.fstat(fp.fileno()).st_size
+        if start >= size:
+            _check_complete(ds, fp, size)
+            return ds, None
+        implicit, little = read_encoding(ds)  # a misdeclared file's pixel element is as written
+        end = _element_end(fp, start, size, implicit is not False, little is not False)
     return ds, PixelSpan(path, start, end)
 
 
@@ -120,7 +121,11 @@ def has_transfer_syntax(ds: Dataset) -> bool:
     return meta is not None and "TransferSyntaxUID" in meta
 
 
-def _check(ds: Dataset, caught: list[warnings.WarningMessage], notes: list[str]) -> None:
+def _read(fp: BinaryIO, notes: list[str], *, stop_before_pixels: bool) -> Dataset:
+    """``dcmread`` with its warnings turned into an error (truncation) or notes (the rest)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds = pydicom.dcmread(fp, force=True, stop_before_pixels=stop_before_pixels)
     for warning in caught:
         message = str(warning.message)
         if "End of file" in message:
@@ -129,9 +134,10 @@ def _check(ds: Dataset, caught: list[warnings.WarningMessage], notes: list[str])
             notes.append(message)
     if len(ds) == 0:
         raise DeidentificationError("no data elements could be read (truncated or not DICOM)")
+    return ds
 
 
-def _check_complete(ds: Dataset, path: Path, size: int) -> None:
+def _check_complete(ds: Dataset, fp: BinaryIO, size: int) -> None:
     """Raise if the file was cut inside an element: pydicom keeps the shorter value, or
     drops a partial element header at the end of the file, without a warning.
 
@@ -142,7 +148,7 @@ def _check_complete(ds: Dataset, path: Path, size: int) -> None:
     raws = [e for e in ds._dict.values() if isinstance(e, RawDataElement)]
     for raw in raws:
         if (
-            raw.length != _UNDEFINED
+            raw.length != UNDEFINED_LENGTH
             and isinstance(raw.value, bytes)
             and len(raw.value) < raw.length
         ):
@@ -150,37 +156,35 @@ def _check_complete(ds: Dataset, path: Path, size: int) -> None:
     if not raws or not stored_as_declared(ds):
         return  # no offsets into the file to compare (a deflated file's are in its stream)
     last = max(raws, key=lambda raw: raw.value_tell)
-    if last.length == _UNDEFINED or last.tag != max(ds._dict):
+    if last.length == UNDEFINED_LENGTH or last.tag != max(ds._dict):
         return
     end = last.value_tell + last.length
     if 0 < size - end < 8:
-        with path.open("rb") as fp:
-            fp.seek(end)
-            if fp.read().strip(b"\0"):
-                raise DeidentificationError("truncated file: it ends inside an element header")
+        fp.seek(end)
+        if fp.read().strip(b"\0"):
+            raise DeidentificationError("truncated file: it ends inside an element header")
 
 
-def _element_end(path: Path, start: int, size: int, implicit: bool, little: bool) -> int:
+def _element_end(fp: BinaryIO, start: int, size: int, implicit: bool, little: bool) -> int:
     """End offset of the pixel data element at ``start``; raises if it runs past the file."""
     order = "<" if little else ">"
-    with path.open("rb") as fp:
-        fp.seek(start)
-        head = fp.read(12)
-        if len(head) < 8:
-            raise DeidentificationError("truncated file: pixel data element header")
-        group, element = struct.unpack(f"{order}HH", head[:4])
-        if (group << 16 | element) not in PIXEL_TAGS:
-            raise DeidentificationError(f"unexpected element ({group:04X},{element:04X})")
-        if implicit:
-            (length,), position = struct.unpack(f"{order}L", head[4:8]), start + 8
-        elif head[4:6] in _LONG_VRS:
-            (length,), position = struct.unpack(f"{order}L", head[8:12]), start + 12
-        else:
-            (length,), position = struct.unpack(f"{order}H", head[6:8]), start + 8
-        if length != 0xFFFFFFFF:
-            end = position + length
-        else:
-            end = _encapsulated_end(fp, position, size, order)
+    fp.seek(start)
+    head = fp.read(12)
+    if len(head) < 8:
+        raise DeidentificationError("truncated file: pixel data element header")
+    group, element = struct.unpack(f"{order}HH", head[:4])
+    if (group << 16 | element) not in PIXEL_TAGS:
+        raise DeidentificationError(f"unexpected element ({group:04X},{element:04X})")
+    if implicit:
+        (length,), position = struct.unpack(f"{order}L", head[4:8]), start + 8
+    elif head[4:6] in _LONG_VRS:
+        (length,), position = struct.unpack(f"{order}L", head[8:12]), start + 12
+    else:
+        (length,), position = struct.unpack(f"{order}H", head[6:8]), start + 8
+    if length != UNDEFINED_LENGTH:
+        end = position + length
+    else:
+        end = _encapsulated_end(fp, position, size, order)
     if end > size:
         raise DeidentificationError("truncated file: pixel data shorter than its length")
     return end
@@ -192,9 +196,9 @@ def _encapsulated_end(fp: BinaryIO, position: int, size: int, order: str) -> int
         fp.seek(position)
         group, element, length = struct.unpack(f"{order}HHL", fp.read(8))
         tag = group << 16 | element
-        if tag == _SEQUENCE_END:
+        if tag == SEQUENCE_DELIMITER:
             return position + 8
-        if tag != _ITEM:
+        if tag != ITEM:
             raise DeidentificationError(f"malformed encapsulated pixel data at byte {position}")
         position += 8 + length
     raise DeidentificationError("truncated file: encapsulated pixel data has no delimiter")

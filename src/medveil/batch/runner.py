@@ -242,10 +242,15 @@ def _mirror_source(candidate: Candidate) -> PurePath:
 _WORKER: _Worker | None = None
 
 
+def _use_worker(worker: _Worker) -> None:
+    """Pool initializer of a ``fork`` pool: the parent's built worker, inherited unpickled."""
+    global _WORKER
+    _WORKER = worker
+
+
 def _init_worker(config: RunConfig, collect_identity: bool) -> None:
     """Pool initializer of a ``forkserver`` pool: build the engine once per worker process."""
-    global _WORKER
-    _WORKER = _Worker(config, collect_identity)
+    _use_worker(_Worker(config, collect_identity))
 
 
 def _process_in_worker(candidate: Candidate) -> _Processed:
@@ -290,12 +295,17 @@ class BatchRunner:
         if workers == 1:
             self._local = _Worker(self.config, collect)
         elif threading.active_count() == 1 and sys.platform.startswith("linux"):
-            global _WORKER
-            _WORKER = _Worker(self.config, collect)  # inherited by the forked workers
+            worker = _Worker(self.config, collect)  # built once, inherited by the forked workers
             for stream in (sys.stdout, sys.stderr):  # a child would flush its copy again
                 stream.flush()
-            self._pool = _started(ProcessPoolExecutor(workers, multiprocessing.get_context("fork")))
-            _WORKER = None  # the parent itself never processes a file through it
+            self._pool = _started(
+                ProcessPoolExecutor(
+                    workers,
+                    multiprocessing.get_context("fork"),
+                    initializer=_use_worker,
+                    initargs=(worker,),
+                )
+            )
         else:
             self._pool = _started(
                 ProcessPoolExecutor(

@@ -25,9 +25,9 @@ from medveil.errors import MedveilError, UsageError
 
 if TYPE_CHECKING:
     from medveil.batch.report import BatchReport
+    from medveil.deid.crosswalk import Crosswalk
     from medveil.deid.policy import PixelMode, Policy
 
-PIXEL_CHOICES = ("off", "all-text", "phi")
 SECRET_FILE = "pseudonym.key"
 
 
@@ -56,8 +56,9 @@ def build_policy(profile: str, options: list[str], policy_file: Path | None, pix
 
     if profile not in PRESETS:
         raise UsageError(f"unknown --profile {profile!r}; choose from {', '.join(PRESETS)}")
-    if pixels not in PIXEL_CHOICES:
-        raise UsageError(f"unknown --pixels {pixels!r}; choose from {', '.join(PIXEL_CHOICES)}")
+    modes = [mode.value for mode in PixelMode]
+    if pixels not in modes:
+        raise UsageError(f"unknown --pixels {pixels!r}; choose from {', '.join(modes)}")
     valid = {o.value: o for o in Option}
     unknown = [o for o in options if o not in valid]
     if unknown:
@@ -96,9 +97,10 @@ def execute(request: BatchRequest, home: Path, console: Console) -> BatchReport:
             raise UsageError(f"input does not exist: {item}")
     if request.layout is Layout.MIRROR:
         console.print(f"[yellow]warning:[/] {MIRROR_WARNING}")
-    if request.review is not None and request.policy.pixels.value == "off":
+    pixels_off = request.policy.pixels.value == "off"
+    if request.review is not None and pixels_off:
         console.print("[yellow]warning:[/] --review has no effect with --pixels off")
-    if request.policy.pixels.value == "off":
+    if pixels_off:
         console.print("[yellow]warning:[/] --pixels off: burned-in text is NOT removed")
     _refuse_overlaps(request)
     excluded = [request.out] + ([request.quarantine] if request.quarantine else [])
@@ -124,7 +126,7 @@ def execute(request: BatchRequest, home: Path, console: Console) -> BatchReport:
         layout=request.layout,
         workers=request.workers,
         crosswalk=_crosswalk(request.crosswalk),
-        review=request.review if request.policy.pixels.value != "off" else None,
+        review=None if pixels_off else request.review,
         fsync=request.fsync,
     )
     total = len(discovery.candidates) + len(discovery.rejected)
@@ -182,7 +184,7 @@ def _run_description(request: BatchRequest) -> dict[str, Any]:
     }
 
 
-def _crosswalk(path: Path | None) -> Any:
+def _crosswalk(path: Path | None) -> Crosswalk | None:
     if path is None:
         return None
     if not path.is_file():
