@@ -1,8 +1,8 @@
 """Audit log benchmark: durable append rates and proof costs at 10^6 entries.
 
-Run alone with ``python -m benchmarks.audit_bench`` (rewrites the ``audit``
-section of benchmarks/RESULTS.md) or through ``benchmarks/storage.py``, which
-calls :func:`run_audit_benchmark`. Targets: >= 10,000 durable events/s batched;
+Run alone with ``python -m benchmarks.audit_bench`` (prints the section) or
+through ``benchmarks/storage.py``, which calls :func:`run_audit_benchmark` and
+records the section in benchmarks/RESULTS.md. Targets: >= 10,000 durable events/s batched;
 inclusion-proof verification < 1 ms at 10^6 leaves.
 """
 

@@ -212,3 +212,22 @@ def test_verification_never_creates_a_signing_key(log: AuditLog) -> None:
     with pytest.raises(AuditError, match="no signing key"):
         log.verifier  # noqa: B018
     assert not (log.directory / "log.key").exists()
+
+
+def test_snapshot_reads_from_another_thread_never_break_appends(log: AuditLog) -> None:
+    """``verify_log`` reads through ``read_snapshot`` while a server thread appends."""
+    failures: list[str] = []
+
+    def append() -> None:
+        for i in range(200):
+            try:
+                log.append(_event(i))
+            except AuditError as exc:
+                failures.append(str(exc))
+
+    writer = threading.Thread(target=append)
+    writer.start()
+    while writer.is_alive():
+        log.read_snapshot(lambda conn: conn.execute("SELECT COUNT(*) FROM leaves").fetchone())
+    writer.join()
+    assert failures == [] and log.size == 200

@@ -94,39 +94,51 @@ class AuditLog:
             return []
         time = utc_timestamp()
         leaves = [encode_leaf(event, time) for event in events]
+
+        def insert(conn: sqlite3.Connection) -> int:
+            first = store.tree_size(conn)
+            store.insert_leaves(conn, first, leaves)
+            return first
+
+        first = self._write(insert, "audit event was not recorded")
+        return list(range(first, first + len(leaves)))
+
+    def _write(self, action: Callable[[sqlite3.Connection], T], failure: str) -> T:
+        """Run ``action`` in one write transaction: all of it is committed or none.
+
+        ``BEGIN IMMEDIATE`` takes SQLite's write lock up front, so concurrent
+        writers (threads or processes) queue instead of failing mid-transaction;
+        any SQLite error becomes an AuditError starting with ``failure``.
+        """
         with self._lock:
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
                 try:
-                    first = store.tree_size(self._conn)
-                    store.insert_leaves(self._conn, first, leaves)
+                    result = action(self._conn)
                     self._conn.execute("COMMIT")
                 except BaseException:
                     self._conn.execute("ROLLBACK")
                     raise
             except sqlite3.Error as exc:
-                raise AuditError(f"audit event was not recorded: {exc}") from exc
-        return list(range(first, first + len(leaves)))
+                raise AuditError(f"{failure}: {exc}") from exc
+        return result
 
     # -- reading -----------------------------------------------------------
 
     @property
     def size(self) -> int:
         """The number of entries in the log."""
-        with self._lock:
-            return self.read_snapshot(store.tree_size)
+        return self.read_snapshot(store.tree_size)
 
     def entries(self, start: int = 0, end: int | None = None) -> Iterator[LoggedEvent]:
         """The logged events with index in ``[start, end)``, in order."""
-        with self._lock:
-            rows = self.read_snapshot(lambda conn: list(store.iter_leaves(conn, start, end)))
+        rows = self.read_snapshot(lambda conn: list(store.iter_leaves(conn, start, end)))
         for index, leaf in rows:
             yield decode_leaf(index, leaf)
 
     def root(self, size: int | None = None) -> bytes:
         """The Merkle tree hash of the first ``size`` entries (default: all)."""
-        with self._lock:
-            return self.read_snapshot(lambda conn: self._root(conn, size))
+        return self.read_snapshot(lambda conn: self._root(conn, size))
 
     def _root(self, conn: sqlite3.Connection, size: int | None) -> bytes:
         current = store.tree_size(conn)
@@ -137,8 +149,7 @@ class AuditLog:
 
     def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
         """RFC 9162 audit path of entry ``index`` in the tree of ``size`` entries."""
-        with self._lock:
-            return self.read_snapshot(lambda conn: self._inclusion(conn, index, size))
+        return self.read_snapshot(lambda conn: self._inclusion(conn, index, size))
 
     def _inclusion(self, conn: sqlite3.Connection, index: int, size: int | None) -> list[bytes]:
         size = store.tree_size(conn) if size is None else size
@@ -148,8 +159,7 @@ class AuditLog:
 
     def consistency_proof(self, old_size: int, new_size: int | None = None) -> list[bytes]:
         """RFC 9162 proof that the first ``old_size`` entries are a prefix of ``new_size``."""
-        with self._lock:
-            return self.read_snapshot(lambda conn: self._consistency(conn, old_size, new_size))
+        return self.read_snapshot(lambda conn: self._consistency(conn, old_size, new_size))
 
     def _consistency(self, conn: sqlite3.Connection, old: int, new: int | None) -> list[bytes]:
         new = store.tree_size(conn) if new is None else new
@@ -158,15 +168,20 @@ class AuditLog:
         return consistency_proof(old, new, store.StoredHashes(conn))
 
     def read_snapshot(self, query: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``query`` in one read transaction, so it sees a single snapshot of the log."""
-        try:
-            self._conn.execute("BEGIN")
+        """Run ``query`` in one read transaction, so it sees a single snapshot of the log.
+
+        Holds the instance lock: the connection is shared by threads, and a
+        transaction begun by one must not interleave with another's.
+        """
+        with self._lock:
             try:
-                return query(self._conn)
-            finally:
-                self._conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            raise AuditError(f"cannot read the audit log: {exc}") from exc
+                self._conn.execute("BEGIN")
+                try:
+                    return query(self._conn)
+                finally:
+                    self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise AuditError(f"cannot read the audit log: {exc}") from exc
 
     # -- checkpoints -------------------------------------------------------
 
@@ -202,7 +217,8 @@ class AuditLog:
 
     def _checkpoint_state(self, conn: sqlite3.Connection) -> tuple[int, bytes, Checkpoint | None]:
         """Current size and root, and the newest checkpoint stored in the database."""
-        size, root = store.tree_size(conn), self._root(conn, None)
+        size = store.tree_size(conn)
+        root = store.StoredHashes(conn).subtree_hash(0, size)
         row = conn.execute("SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1").fetchone()
         if row is None:
             return size, root, None
@@ -228,47 +244,42 @@ class AuditLog:
                     "run `medveil audit verify`"
                 )
 
-    def store_checkpoint(self, note: str) -> None:
+    def store_checkpoint(self, note: str) -> Checkpoint:
         """Keep a checkpoint note signed by this log (e.g. one with witness cosignatures).
 
         A note for a size already stored must have the same body; its signatures
         are merged, so re-checkpointing never drops a witness cosignature. Two
         different signed roots for one size would prove a forked log: refused.
+        Returns what the note commits to.
         """
         checkpoint = open_checkpoint(note, self.verifier)
-        with self._lock:
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    row = self._conn.execute(
-                        "SELECT note FROM checkpoints WHERE size = ?", (checkpoint.size,)
-                    ).fetchone()
-                    if row is not None:
-                        note = _merge_signatures(
-                            store.as_bytes(row[0]).decode("utf-8", "replace"), note
-                        )
-                    self._conn.execute(
-                        "INSERT OR REPLACE INTO checkpoints (size, note) VALUES (?, ?)",
-                        (checkpoint.size, note),
-                    )
-                    self._conn.execute("COMMIT")
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as exc:
-                raise AuditError(f"cannot store checkpoint: {exc}") from exc
+
+        def merge_and_store(conn: sqlite3.Connection) -> str:
+            row = conn.execute(
+                "SELECT note FROM checkpoints WHERE size = ?", (checkpoint.size,)
+            ).fetchone()
+            merged = note
+            if row is not None:
+                merged = _merge_signatures(store.as_bytes(row[0]).decode("utf-8", "replace"), note)
+            conn.execute(
+                "INSERT OR REPLACE INTO checkpoints (size, note) VALUES (?, ?)",
+                (checkpoint.size, merged),
+            )
+            return merged
+
+        merged = self._write(merge_and_store, "cannot store checkpoint")
         path = self.directory / CHECKPOINT_DIR / f"{checkpoint.size:012d}.note"
         try:
-            write_durably(path, note.encode("utf-8"), mode=0o644)
+            write_durably(path, merged.encode("utf-8"), mode=0o644)
         except OSError as exc:
             raise AuditError(f"cannot write checkpoint file {path}: {exc}") from exc
+        return checkpoint
 
     def stored_checkpoints(self) -> list[str]:
         """Every checkpoint note kept in the database or the checkpoint folder."""
-        with self._lock:
-            rows = self.read_snapshot(
-                lambda conn: conn.execute("SELECT note FROM checkpoints ORDER BY size").fetchall()
-            )
+        rows = self.read_snapshot(
+            lambda conn: conn.execute("SELECT note FROM checkpoints ORDER BY size").fetchall()
+        )
         notes = [store.as_bytes(row[0]).decode("utf-8", "replace") for row in rows]
         folder = self.directory / CHECKPOINT_DIR
         if folder.is_dir():

@@ -73,20 +73,21 @@ def verify_log(
     Raises :class:`AuditIntegrityError` naming every problem found.
     """
     notes = list(checkpoints) if checkpoints is not None else log.stored_checkpoints()
-    if threshold > 0 and checkpoints is None and notes:
-        verifier = verifier or log.verifier
-        notes = [n for n in notes if _witnessed(n, verifier, witnesses, threshold)]
-        if not notes:
-            raise AuditIntegrityError(
-                f"no stored checkpoint carries {threshold} witness cosignature(s); "
-                "cosign one (`medveil audit cosign`) and store it (`medveil audit adopt`)"
-            )
     if not notes:
         raise AuditIntegrityError(
             "no signed checkpoint to verify against; run `medveil audit checkpoint` first"
         )
     verifier = verifier or log.verifier
-    signed = [open_checkpoint(note, verifier, witnesses, threshold) for note in notes]
+    if threshold > 0 and checkpoints is None:
+        opened = (_witnessed(note, verifier, witnesses, threshold) for note in notes)
+        signed = [checkpoint for checkpoint in opened if checkpoint is not None]
+        if not signed:
+            raise AuditIntegrityError(
+                f"no stored checkpoint carries {threshold} witness cosignature(s); "
+                "cosign one (`medveil audit cosign`) and store it (`medveil audit adopt`)"
+            )
+    else:
+        signed = [open_checkpoint(note, verifier, witnesses, threshold) for note in notes]
     scan = log.read_snapshot(lambda conn: _scan(conn, {c.size for c in signed}))
     mismatches = [_checkpoint_problem(cp, scan) for cp in sorted(signed, key=lambda c: c.size)]
     problems = [p for p in mismatches if p is not None] + scan.problems
@@ -104,12 +105,12 @@ def verify_log(
 
 def _witnessed(
     note: str, verifier: Verifier, witnesses: Sequence[Verifier], threshold: int
-) -> bool:
+) -> Checkpoint | None:
+    """The checkpoint of a stored note if it carries enough cosignatures, else None."""
     try:
-        open_checkpoint(note, verifier, witnesses, threshold)
+        return open_checkpoint(note, verifier, witnesses, threshold)
     except AuditIntegrityError:
-        return False
-    return True
+        return None
 
 
 def _checkpoint_problem(cp: Checkpoint, scan: _Scan) -> str | None:

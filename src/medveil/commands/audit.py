@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +28,7 @@ from medveil.audit import (
 )
 from medveil.audit.merkle import leaf_hash, verify_consistency, verify_inclusion
 from medveil.commands.common import home_from
+from medveil.crypto.files import write_private_file
 
 audit_app = typer.Typer(
     help="Tamper-evident audit log: show, prove, checkpoint, verify; witness cosigning."
@@ -107,12 +107,12 @@ def verify(
     With --witness, only checkpoints cosigned by enough of those witnesses count.
     """
     notes = [p.read_text(encoding="utf-8") for p in checkpoint_file] if checkpoint_file else None
+    verifier = _verifier(key_text, "--key") if key_text else None
     witnesses = [_verifier(text, "--witness") for text in witness or []]
     if threshold is not None and not witnesses:
         raise typer.BadParameter("--threshold needs at least one --witness")
     needed = threshold if threshold is not None else (1 if witnesses else 0)
     with _log(ctx) as log:
-        verifier = Verifier.parse(key_text) if key_text else None
         report = verify_log(log, notes, verifier, witnesses, needed)
     anchor = report.anchor
     typer.echo(
@@ -145,12 +145,9 @@ def prove(
             if entry is None:
                 raise typer.BadParameter(f"no entry {index}")
             proof = log.inclusion_proof(index, tree_size)
-            ok = verify_inclusion(index, tree_size, leaf_hash(entry.leaf), proof, root)
-            result = {
-                "index": index,
-                "leaf": entry.leaf.decode(),
-                "leaf_hash": _b64(leaf_hash(entry.leaf)),
-            }
+            digest = leaf_hash(entry.leaf)
+            ok = verify_inclusion(index, tree_size, digest, proof, root)
+            result = {"index": index, "leaf": entry.leaf.decode(), "leaf_hash": _b64(digest)}
         elif old_size is not None:
             proof = log.consistency_proof(old_size, tree_size)
             old_root = log.root(old_size)
@@ -192,14 +189,8 @@ def witness_key(
     checkpoint is then detectable even by the operator's own key holders.
     """
     signer = Signer.generate(name)
-    try:
-        descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise typer.BadParameter(f"{out} exists; a witness key is never overwritten") from None
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(signer.encode() + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    if not write_private_file(out, (signer.encode() + "\n").encode(), exclusive=True):
+        raise typer.BadParameter(f"{out} exists; a witness key is never overwritten")
     typer.echo(signer.verifier.encode())
 
 
@@ -252,8 +243,7 @@ def adopt(
     """Store a cosigned checkpoint of this log (its signatures join the stored note's)."""
     note = checkpoint_file.read_text(encoding="utf-8")
     with _log(ctx) as log:
-        log.store_checkpoint(note)
-        size = open_checkpoint(note, log.verifier).size
+        size = log.store_checkpoint(note).size
     typer.echo(f"stored the checkpoint of size {size}")
 
 
