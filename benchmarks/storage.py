@@ -23,14 +23,11 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from io import BytesIO
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from pydicom import Dataset
-from pydicom.dataset import FileMetaDataset
-from pydicom.uid import DigitalXRayImageStorageForPresentation, ExplicitVRLittleEndian
+from tests.store_instances import make_instance
 
 from benchmarks.results import machine_description, write_section
 from medveil.audit import AuditLog
@@ -42,6 +39,7 @@ MIB = 1 << 20
 SIZES = (7 * MIB, 64 * MIB)
 REPEATS = {"aes-256-gcm": 41, "sm4-gcm": 9}  # SM4 runs at ~1% of AES speed
 STORE_OBJECTS = 20
+RADIOGRAPH_SIDE = 1866  # 1866² 16-bit pixels: about 7 MB, like a 2048 x 1700 radiograph
 WORK = Path(__file__).with_name(".work")
 CRYPTO_NOTE = (
     "Raw = the fastest use of `cryptography` on the same buffer: one-shot "
@@ -141,11 +139,9 @@ def crypto_table(keyring: LocalKeyring) -> str:
         "| cipher | object | op | raw `cryptography` MB/s | medveil envelope MB/s | overhead |",
         "|---|---:|---|---:|---:|---:|",
     ]
-    for cipher, raw_factory, key_size in (
-        ("aes-256-gcm", _raw_aes, 32),
-        ("sm4-gcm", _raw_sm4, 16),
-    ):
+    for cipher, raw_factory in (("aes-256-gcm", _raw_aes), ("sm4-gcm", _raw_sm4)):
         envelope = Envelope(keyring, cipher)
+        key_size = envelope.cipher.key_size
         for size in SIZES:
             data = os.urandom(size)
             header = len(envelope.seal(b"", object_id="bench", subject="MV-BENCH")) - 16
@@ -179,33 +175,12 @@ def fixed_cost_line(keyring: LocalKeyring) -> str:
     )
 
 
-def _radiograph(seed: int, pixels: bytes) -> bytes:
-    """A de-identified DX instance of 2048 x 1700 16-bit pixels (about 7 MB)."""
-    ds = Dataset()
-    ds.PatientID = ds.PatientName = f"MV-BENCH{seed % 4}"
-    ds.PatientIdentityRemoved = "YES"
-    ds.SOPClassUID = DigitalXRayImageStorageForPresentation
-    ds.StudyInstanceUID = f"2.25.{seed + 1}1"
-    ds.SeriesInstanceUID = f"2.25.{seed + 1}2"
-    ds.SOPInstanceUID = f"2.25.{seed + 1}3"
-    ds.Modality = "DX"
-    ds.Rows, ds.Columns = 2048, 1700
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 12, 11
-    ds.PixelRepresentation, ds.SamplesPerPixel = 0, 1
-    ds.PhotometricInterpretation = "MONOCHROME2"
-    ds.PixelData = pixels
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
-    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    out = BytesIO()
-    ds.save_as(out, enforce_file_format=True)
-    return out.getvalue()
-
-
 def store_table(home: Path) -> str:
     """Markdown table: durable store put / verified get throughput for ~7 MB objects."""
-    objects = [_radiograph(i, os.urandom(2048 * 1700 * 2)) for i in range(STORE_OBJECTS)]
+    objects = [
+        make_instance(f"MV-BENCH{i % 4}", seed=i, side=RADIOGRAPH_SIDE)
+        for i in range(STORE_OBJECTS)
+    ]
     size = statistics.mean(len(o) for o in objects)
     with AuditLog.open(home) as audit:
         store = ImageStore(home, audit=audit, actor="bench")

@@ -13,7 +13,7 @@ from medveil.cli import app
 from medveil.crypto import LocalKeyring
 from medveil.deid.identity import identity_record
 from medveil.vault import VaultSink
-from test_store import make_instance
+from store_instances import make_instance
 
 PASSWORD = "a long operator password"
 

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import itertools
-import random
 from collections.abc import Iterator
-from io import BytesIO
 from pathlib import Path
 
 import pytest
-from pydicom import Dataset
-from pydicom.dataset import FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage
 from sqlalchemy import inspect, text
 
 import postgres
@@ -19,35 +14,9 @@ from medveil.audit import AuditError, AuditLog
 from medveil.crypto import KeyDestroyed, LocalKeyring, key_ref
 from medveil.errors import IntegrityError, UsageError
 from medveil.store import ImageStore
+from store_instances import make_instance
 
 _DB_NAMES = itertools.count()
-
-
-def make_instance(subject: str, *, seed: int, side: int = 64, removed: bool = True) -> bytes:
-    """A de-identified-looking Part-10 file with ``side``² 16-bit pixels from ``seed``."""
-    rng = random.Random(seed)
-    ds = Dataset()
-    ds.PatientID = subject
-    ds.PatientName = subject
-    if removed:
-        ds.PatientIdentityRemoved = "YES"
-    ds.StudyInstanceUID = f"2.25.{seed + 1}1"
-    ds.SeriesInstanceUID = f"2.25.{seed + 1}2"
-    ds.SOPInstanceUID = f"2.25.{seed + 1}3"
-    ds.SOPClassUID = SecondaryCaptureImageStorage
-    ds.Modality = "DX"
-    ds.Rows = ds.Columns = side
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 12, 11
-    ds.PixelRepresentation, ds.SamplesPerPixel = 0, 1
-    ds.PhotometricInterpretation = "MONOCHROME2"
-    ds.PixelData = rng.randbytes(2 * side * side)
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
-    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    out = BytesIO()
-    ds.save_as(out, enforce_file_format=True)
-    return out.getvalue()
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from medveil.audit import AuditLog
 from medveil.cli import app
-from test_store import make_instance
+from store_instances import make_instance
 
 
 @pytest.fixture

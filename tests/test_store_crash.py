@@ -22,13 +22,13 @@ from typer.testing import CliRunner
 from medveil.audit import AuditLog
 from medveil.cli import app
 from medveil.store import ImageStore
-from test_store import make_instance
+from store_instances import make_instance
 
 CHILD = """
 import sys
 from pathlib import Path
 sys.path.insert(0, {tests!r})
-from test_store import make_instance
+from store_instances import make_instance
 from medveil.audit import AuditLog
 from medveil.store import ImageStore
 

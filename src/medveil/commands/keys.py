@@ -16,8 +16,8 @@ from typing import Annotated
 import typer
 
 from medveil.audit import AuditEvent, AuditLog
-from medveil.commands.common import home_from
-from medveil.commands.store import DbUrl, guarded, open_store
+from medveil.commands.common import guarded, home_from
+from medveil.commands.store import DbUrl, open_store
 from medveil.commands.vault import VaultPath, open_vault
 from medveil.crypto import default_keyring
 

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from medveil.audit import AuditError, AuditLog
-from medveil.commands.common import home_from
+from medveil.audit import AuditLog
+from medveil.commands.common import guarded, home_from
 from medveil.crypto import CIPHERS, DEFAULT_CIPHER
 from medveil.crypto.files import write_private_file
-from medveil.errors import MedveilError, UsageError
+from medveil.errors import UsageError
 
 if TYPE_CHECKING:
     from medveil.store import ImageStore
@@ -39,22 +39,6 @@ DbUrl = Annotated[
 def register(app: typer.Typer) -> None:
     """Attach the ``store`` command group to the root app."""
     app.add_typer(store_app, name="store")
-
-
-@contextmanager
-def guarded() -> Iterator[None]:
-    """Turn medveil's errors into a one-line message and the documented exit code."""
-    try:
-        yield
-    except AuditError as exc:
-        typer.echo(f"refused: the audit log could not record this operation ({exc})", err=True)
-        raise typer.Exit(1) from exc
-    except UsageError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    except MedveilError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
 
 
 @contextmanager

@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from medveil.audit import AuditLog
-from medveil.commands.common import home_from
-from medveil.commands.store import guarded
+from medveil.commands.common import guarded, home_from
 from medveil.errors import AccessDenied
 
 if TYPE_CHECKING:
@@ -35,6 +34,7 @@ vault_app.add_typer(operator_app, name="operator")
 VaultPath = Annotated[
     Path | None, typer.Option("--vault", help="Vault file (default: vault.db in the home dir).")
 ]
+OperatorName = Annotated[str, typer.Argument(help="Operator name.")]
 
 
 def register(app: typer.Typer) -> None:
@@ -88,7 +88,7 @@ def reidentify(
 @operator_app.command("add")
 def operator_add(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Operator name.")],
+    name: OperatorName,
     vault_path: VaultPath = None,
 ) -> None:
     """Register NAME (or change its password); the password is prompted for twice."""
@@ -101,7 +101,7 @@ def operator_add(
 @operator_app.command("remove")
 def operator_remove(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Operator name.")],
+    name: OperatorName,
     vault_path: VaultPath = None,
 ) -> None:
     """Remove NAME; exit 1 if there was no such operator."""

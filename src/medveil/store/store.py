@@ -97,11 +97,10 @@ class ImageStore:
         meta = instance_metadata(data)
         address = self.keyring.keyed_digest(DIGEST_PURPOSE, data).hex()
         self._audit("store.write", address, subject=meta.subject or "", bytes=len(data))
-        self.keyring.current_ref(
-            meta.subject
-        )  # KeyDestroyed for a shredded patient, even if stored
         with Session(self.engine) as session:
             if session.get(StoredObject, address) is not None and self.blobs.exists(address):
+                # seal() below refuses a shredded patient; refuse a duplicate of one too
+                self.keyring.current_ref(meta.subject)
                 return address
         sealed = self.envelope.seal(data, object_id=address, subject=meta.subject)
         self.blobs.write(address, sealed)

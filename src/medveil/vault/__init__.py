@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from medveil.vault.records import IdentityLike, StoredIdentity
+from medveil.vault.records import StoredIdentity
 from medveil.vault.sink import VaultSink
 from medveil.vault.vault import IdentityVault, Reidentification, default_vault_path
 
 __all__ = [
-    "IdentityLike",
     "IdentityVault",
     "Reidentification",
     "StoredIdentity",

@@ -11,10 +11,10 @@ import base64
 import json
 from dataclasses import dataclass
 from io import BytesIO
-from typing import Protocol
 
 from pydicom import dcmread
 
+from medveil.deid.identity import IdentityRecord
 from medveil.errors import IntegrityError
 
 FORMAT = 1
@@ -38,30 +38,6 @@ IDENTITY_KEYWORDS = (
 )
 
 
-class IdentityLike(Protocol):
-    """What the vault reads from ``medveil.deid.identity.IdentityRecord``."""
-
-    @property
-    def patient_pseudonym(self) -> str:
-        """The de-identified PatientID the record belongs to."""
-        ...
-
-    @property
-    def original_header(self) -> bytes:
-        """Part-10 bytes of the original dataset without PixelData."""
-        ...
-
-    @property
-    def uid_map(self) -> dict[str, str]:
-        """Original UID -> pseudonymised UID."""
-        ...
-
-    @property
-    def date_offset_days(self) -> int | None:
-        """Days the dates were shifted by, if they were."""
-        ...
-
-
 @dataclass(frozen=True)
 class StoredIdentity:
     """One decrypted vault entry."""
@@ -81,7 +57,7 @@ class StoredIdentity:
         return found
 
 
-def encode(record: IdentityLike) -> bytes:
+def encode(record: IdentityRecord) -> bytes:
     """The JSON plaintext that gets sealed for ``record``."""
     document = {
         "v": FORMAT,

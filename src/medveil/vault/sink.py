@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import ClassVar, Protocol
 
 from medveil.audit import AuditLog
-from medveil.vault.records import IdentityLike
+from medveil.deid.identity import IdentityRecord
 from medveil.vault.vault import IdentityVault
 
 
 class _WithIdentity(Protocol):
     @property
-    def identity(self) -> IdentityLike | None: ...
+    def identity(self) -> IdentityRecord | None: ...
 
 
 class VaultSink:

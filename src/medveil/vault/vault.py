@@ -8,16 +8,19 @@ allowed or denied, is audited first; an audit failure refuses the operation.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 from medveil.audit import AuditEvent, AuditLog
 from medveil.crypto import DEFAULT_CIPHER, Envelope, KeyDestroyed, Keyring, default_keyring
+from medveil.deid.identity import IdentityRecord
 from medveil.errors import AccessDenied, UsageError
 from medveil.vault import operators, records
 from medveil.vault.database import connect
-from medveil.vault.records import IdentityLike, StoredIdentity
+from medveil.vault.records import StoredIdentity
 
 INDEX_PURPOSE = "vault-index"
 
@@ -72,7 +75,6 @@ class IdentityVault:
         keyring: Keyring | None = None,
         cipher: str = DEFAULT_CIPHER,
     ) -> None:
-        self.path = path
         self.audit = audit
         self.actor = actor
         self.keyring = keyring if keyring is not None else default_keyring(home)
@@ -85,7 +87,7 @@ class IdentityVault:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def add(self, record: IdentityLike) -> str:
+    def add(self, record: IdentityRecord) -> str:
         """Seal and store one identity record; returns the new entry id."""
         pseudonym = record.patient_pseudonym
         if not pseudonym:
@@ -149,18 +151,8 @@ class IdentityVault:
             raise UsageError(f"the vault has no entry for {pseudonym}")
         return result
 
-    def _deny(self, event: AuditEvent, why: str) -> None:
-        self.audit.append(
-            AuditEvent(
-                actor=event.actor,
-                action=event.action,
-                object_id=event.object_id,
-                decision="deny",
-                purpose=event.purpose,
-                reason=event.reason,
-                details={"why": why},
-            )
-        )
+    def _deny(self, event: AuditEvent, why: str) -> NoReturn:
+        self.audit.append(dataclasses.replace(event, decision="deny", details={"why": why}))
         raise AccessDenied(f"re-identification denied: {why}")
 
     # -- maintenance -------------------------------------------------------------------------
