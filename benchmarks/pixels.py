@@ -96,9 +96,9 @@ class Truth:
 # --- image generation ---------------------------------------------------------------------
 
 
-def _base(package: str, name: str) -> Dataset:
-    module = __import__(package)
-    ds = pydicom.dcmread(Path(module.__file__).parent / "data" / name)
+def _base(path: Path) -> Dataset:
+    """The sample at ``path``, uncompressed (RGB when colour), to burn text into."""
+    ds = pydicom.dcmread(path)
     pixels = ds.pixel_array
     ds.file_meta.TransferSyntaxUID = pydicom.uid.ExplicitVRLittleEndian
     photometric = "RGB" if pixels.ndim == 3 else ds.PhotometricInterpretation
@@ -188,10 +188,10 @@ def _value(
 def generate(count: int) -> list[dict[str, Any]]:
     """Write ``count`` files with burned-in text under WORK; return the manifest."""
     sys.path.insert(0, str(ROOT / "tests"))
-    from pixel_fixtures import text_mask  # tests/ is not a package
+    from pixel_fixtures import sample, text_mask  # tests/ is not a package
 
     WORK.mkdir(parents=True, exist_ok=True)
-    bases = [(_base(p, n), label) for p, n, label in BASES]
+    bases = [(_base(sample(p, n)), label) for p, n, label in BASES]
     manifest = []
     for index in range(count):
         rng = random.Random(index)
@@ -225,8 +225,8 @@ def generate(count: int) -> list[dict[str, Any]]:
             contrast = rng.choice(["saturated", "high", "high", "low"])
             value = _value(pixels, box, contrast, rng)
             pixels[box[1] : box[3], box[0] : box[2]][mask] = value
-            label, _, identifier = text.rpartition(" ")
-            if label not in LABELS:
+            prefix, _, identifier = text.rpartition(" ")
+            if prefix not in LABELS:
                 identifier = text
             value_box = (box[2] - text_mask(identifier, size).shape[1], box[1], box[2], box[3])
             truths.append(Truth(text, box, value_box, phi, language, contrast))

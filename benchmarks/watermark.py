@@ -180,14 +180,16 @@ def _medveil_rows(
         verdict = "exact" if found.export_id == export_id else "MISSED"
         results[list(ATTACKS).index("grey re-save")] = f"{verdict} (z={found.z_score:.1f}, DICOM)"
     own_range = float(original.max()) - float(original.min())
+    original8 = sample.window(original)
+    unmarked = detector.detect(luminance(original))
     fidelity = {
         "psnr_peak": psnr(original, marked, picture.peak),
         "psnr_range": psnr(original, marked, own_range),
         "ssim_range": ssim(original, marked, own_range),
-        "psnr_8bit": psnr(sample.window(original), export8, 255),
-        "ssim_8bit": ssim(sample.window(original), export8, 255),
-        "unmarked_z": detector.detect(luminance(original)).z_score,
-        "unmarked_found": float(detector.detect(luminance(original)).found),
+        "psnr_8bit": psnr(original8, export8, 255),
+        "ssim_8bit": ssim(original8, export8, 255),
+        "unmarked_z": unmarked.z_score,
+        "unmarked_found": float(unmarked.found),
     }
     return results, fidelity
 

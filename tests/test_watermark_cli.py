@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import stat
 import subprocess
 from collections.abc import Callable
@@ -24,21 +25,21 @@ def _export_id(result: subprocess.CompletedProcess[str]) -> str:
     return result.stdout.split()[1]
 
 
+def _embed(
+    medveil: Run, source: Path, target: Path, recipient: str = "a", purpose: str = "b", *extra: str
+) -> subprocess.CompletedProcess[str]:
+    """``medveil watermark embed SOURCE TARGET --recipient ... --purpose ... [extra]``."""
+    return medveil(
+        "watermark", "embed", source, target, "--recipient", recipient, "--purpose", purpose, *extra
+    )
+
+
 def test_dicom_export_is_traced_from_a_windowed_jpeg(
     medveil: Run, home: Path, pydicom_samples: Path, tmp_path: Path
 ) -> None:
     source = pydicom_samples / "RG1_UNCR.dcm"
     out = tmp_path / "export.dcm"
-    result = medveil(
-        "watermark",
-        "embed",
-        source,
-        out,
-        "--recipient",
-        "Dr. Ada Lovelace",
-        "--purpose",
-        "tumour board",
-    )
+    result = _embed(medveil, source, out, "Dr. Ada Lovelace", "tumour board")
     export_id = _export_id(result)
 
     original, marked = pydicom.dcmread(source), pydicom.dcmread(out)
@@ -71,20 +72,7 @@ def test_png_round_trip_with_region_of_interest(
     png = tmp_path / "cat.png"
     cv2.imwrite(str(png), cv2.resize(attacks.window_to_8bit(cat), (1024, 872)))
     out = tmp_path / "cat-marked.png"
-    export_id = _export_id(
-        medveil(
-            "watermark",
-            "embed",
-            png,
-            out,
-            "--recipient",
-            "vet",
-            "--purpose",
-            "course",
-            "--roi",
-            "100,100,300,200",
-        )
-    )
+    export_id = _export_id(_embed(medveil, png, out, "vet", "course", "--roi", "100,100,300,200"))
     before, after = (
         cv2.imread(str(png), cv2.IMREAD_UNCHANGED),
         cv2.imread(str(out), cv2.IMREAD_UNCHANGED),
@@ -92,32 +80,18 @@ def test_png_round_trip_with_region_of_interest(
     assert np.array_equal(before[100:300, 100:400], after[100:300, 100:400])
     traced = medveil("trace", out)
     assert f"export id: {export_id}" in traced.stdout
-    bad_roi = medveil(
-        "watermark",
-        "embed",
-        png,
-        tmp_path / "x.png",
-        "--recipient",
-        "a",
-        "--purpose",
-        "b",
-        "--roi",
-        "1,2",
-    )
+    bad_roi = _embed(medveil, png, tmp_path / "x.png", "a", "b", "--roi", "1,2")
     assert bad_roi.returncode == 2
 
 
 def test_registry_and_key_are_private(
     medveil: Run, home: Path, pydicom_samples: Path, tmp_path: Path
 ) -> None:
-    result = medveil(
-        "watermark",
-        "embed",
+    result = _embed(
+        medveil,
         pydicom_samples / "MR2_UNCR.dcm",
         tmp_path / "mr.dcm",
-        "--recipient",
         "Recipient-Zebra-42",
-        "--purpose",
         "Purpose-Okapi-17",
     )
     export_id = int(_export_id(result), 16)
@@ -145,22 +119,11 @@ def test_export_is_refused_when_the_audit_log_is_unavailable(
 ) -> None:
     (home / "audit").write_text("not a directory")
     out = tmp_path / "never.dcm"
-    result = medveil(
-        "watermark",
-        "embed",
-        pydicom_samples / "MR2_UNCR.dcm",
-        out,
-        "--recipient",
-        "r",
-        "--purpose",
-        "p",
-    )
+    result = _embed(medveil, pydicom_samples / "MR2_UNCR.dcm", out, "r", "p")
     assert result.returncode == 1
     assert "export refused, nothing written" in result.stderr
     assert not out.exists()
     assert not list(tmp_path.glob(".never.dcm*"))
-    import sqlite3
-
     with sqlite3.connect(home / "watermark" / "exports.db") as connection:
         assert connection.execute("select count(*) from exports").fetchone() == (0,)
 
@@ -172,27 +135,13 @@ def test_unreadable_input_is_a_usage_error(
     path = tmp_path / name
     path.write_text("hello")
     assert medveil("trace", path).returncode == 2
-    assert (
-        medveil(
-            "watermark", "embed", path, tmp_path / "o.png", "--recipient", "a", "--purpose", "b"
-        ).returncode
-        == 2
-    )
+    assert _embed(medveil, path, tmp_path / "o.png").returncode == 2
 
 
 def test_palette_colour_is_refused(
     medveil: Run, home: Path, pydicom_samples: Path, tmp_path: Path
 ) -> None:
-    result = medveil(
-        "watermark",
-        "embed",
-        pydicom_samples / "OBXXXX1A_rle_2frame.dcm",
-        tmp_path / "o.dcm",
-        "--recipient",
-        "a",
-        "--purpose",
-        "b",
-    )
+    result = _embed(medveil, pydicom_samples / "OBXXXX1A_rle_2frame.dcm", tmp_path / "o.dcm")
     assert result.returncode == 2 and "PALETTE COLOR" in result.stderr
 
 
@@ -200,17 +149,6 @@ def test_compressed_dicom_is_written_uncompressed_and_traced(
     medveil: Run, home: Path, pydicom_samples: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "mr.dcm"
-    export_id = _export_id(
-        medveil(
-            "watermark",
-            "embed",
-            pydicom_samples / "MR2_J2KR.dcm",
-            out,
-            "--recipient",
-            "lab",
-            "--purpose",
-            "qa",
-        )
-    )
+    export_id = _export_id(_embed(medveil, pydicom_samples / "MR2_J2KR.dcm", out, "lab", "qa"))
     assert pydicom.dcmread(out).file_meta.TransferSyntaxUID == pydicom.uid.ExplicitVRLittleEndian
     assert f"export id: {export_id}" in medveil("trace", out).stdout

@@ -10,6 +10,8 @@ record it), 2 usage error.
 from __future__ import annotations
 
 import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -25,6 +27,19 @@ def register(app: typer.Typer) -> None:
     """Attach ``watermark`` (group) and ``trace`` (top level) to the root app."""
     app.add_typer(watermark_app, name="watermark")
     app.command("trace")(trace)
+
+
+@contextmanager
+def _exit_codes(refused: str) -> Iterator[None]:
+    """The module's exit codes: 2 for unusable input (ValueError), 1 for a refused operation."""
+    try:
+        yield
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    except (MedveilError, OSError) as exc:
+        typer.echo(f"{refused}: {exc}", err=True)
+        raise typer.Exit(1) from exc
 
 
 def _parse_box(text: str | None) -> tuple[int, int, int, int] | None:
@@ -61,7 +76,7 @@ def embed(
     from medveil.watermark import export_file  # numpy/cv2: import when used
 
     box = _parse_box(roi)
-    try:
+    with _exit_codes("export refused, nothing written"):
         record = export_file(
             home_from(ctx),
             source,
@@ -72,12 +87,6 @@ def embed(
             box=box,
             mask_file=roi_mask,
         )
-    except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    except (MedveilError, OSError) as exc:
-        typer.echo(f"export refused, nothing written: {exc}", err=True)
-        raise typer.Exit(1) from exc
     typer.echo(f"export {record.label} -> {target} (recipient {recipient!r})")
 
 
@@ -91,14 +100,8 @@ def trace(
     from medveil.watermark import format_export_id, trace_file
     from medveil.watermark.detect import FALSE_POSITIVE_LIMIT
 
-    try:
+    with _exit_codes("trace refused"):
         result = trace_file(home_from(ctx), leaked, actor=getpass.getuser())
-    except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    except (MedveilError, OSError) as exc:
-        typer.echo(f"trace refused: {exc}", err=True)
-        raise typer.Exit(1) from exc
     found = result.detection
     confidence = f"false-positive probability <= {found.false_positive:.1e}"
     if found.export_id is None and found.present:

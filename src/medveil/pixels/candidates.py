@@ -139,7 +139,7 @@ def _merge(lines: list[tuple[Box, int]], rows: int, columns: int) -> list[tuple[
                     and union.area <= MERGE_GROWTH * (grown.area + other.area)
                     and union.area <= MAX_CROP_AREA
                 ):
-                    grown = grown.union(other)
+                    grown = union
                     height = min(height, other_height)
                     del crops[i]
                     merged = True

@@ -41,7 +41,7 @@ from medveil.pixels.extent import redaction_boxes
 from medveil.pixels.ocr import OcrEngine, engine
 from medveil.pixels.overlays import clean_overlays, has_embedded_overlays
 from medveil.pixels.phi import PhiJudge, decide
-from medveil.pixels.report import Box, PixelReport, TextRegion
+from medveil.pixels.report import Box, PixelReport, TextRegion, add_merged
 from medveil.pixels.templates import TemplateSet
 from medveil.pixels.views import Window, display_view, extremes_view, window_of
 
@@ -148,8 +148,9 @@ def clean_pixels(
                     )
                 more = _redactions(leftover, after)
                 report.regions += more
-                boxes += [r.box for r in more]
-                _fill(frame, [r.box for r in more], fill)
+                more_boxes = [r.box for r in more]
+                boxes += more_boxes
+                _fill(frame, more_boxes, fill)
                 after = _views(frame, window, dataset)
         if keep_review_images and report.review_before is None:
             _keep_review(report, before[0], after[0], boxes)
@@ -200,16 +201,13 @@ def _changed_regions(
     count, _, stats, _ = cv2.connectedComponentsWithStats(grid, connectivity=8)
     regions: list[Box] = []
     for x, y, w, h, _ in stats[1:count]:
-        box = Box(
+        tiles = Box(
             int(x) * CHANGE_TILE,
             int(y) * CHANGE_TILE,
             min(columns, int(x + w) * CHANGE_TILE),
             min(rows, int(y + h) * CHANGE_TILE),
-        ).padded(CHANGE_MARGIN, rows, columns)
-        for other in [r for r in regions if r.intersection(box)]:
-            regions.remove(other)
-            box = box.union(other)
-        regions.append(box)
+        )
+        add_merged(regions, tiles.padded(CHANGE_MARGIN, rows, columns))
     if sum(r.area for r in regions) > CHANGE_FULL_PASS * rows * columns:
         return None
     return regions, changed

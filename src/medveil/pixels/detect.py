@@ -16,7 +16,7 @@ import numpy as np
 
 from medveil.pixels.candidates import candidate_crops
 from medveil.pixels.ocr import OcrEngine, Reading
-from medveil.pixels.report import Box
+from medveil.pixels.report import Box, add_merged
 
 # Above this share of the frame, candidate crops are no cheaper than a full scan.
 FULL_SCAN_SHARE = 0.35
@@ -145,10 +145,7 @@ def _detect(
         scale = float(np.clip(TARGET_CHARACTER_HEIGHT / max(height, 1), 0.5, MAX_SCALE))
         scale = min(max(scale, boost), max(0.5, budget))
         pixels = _stretch(view[crop.y0 : crop.y1, crop.x0 : crop.x1])
-        for box in engine.detect(pixels, scale):
-            found.append(
-                Box(box.x0 + crop.x0, box.y0 + crop.y0, box.x1 + crop.x0, box.y1 + crop.y0)
-            )
+        found += [box.shifted(crop.x0, crop.y0) for box in engine.detect(pixels, scale)]
     return found
 
 
@@ -165,13 +162,9 @@ def _crops_near(view: np.ndarray, near: list[Box]) -> list[tuple[Box, int]]:
     rows, columns = view.shape
     windows: list[Box] = []
     for box in near:
-        window = box.padded(3 * box.height, rows, columns)
-        for other in [w for w in windows if w.intersection(window)]:
-            windows.remove(other)
-            window = window.union(other)
-        windows.append(window)
+        add_merged(windows, box.padded(3 * box.height, rows, columns))
     return [
-        (Box(b.x0 + w.x0, b.y0 + w.y0, b.x1 + w.x0, b.y1 + w.y0), height)
+        (b.shifted(w.x0, w.y0), height)
         for w in windows
         for b, height in candidate_crops(view[w.y0 : w.y1, w.x0 : w.x1], mask=True)
     ]
@@ -187,10 +180,7 @@ def _full_scan(view: np.ndarray, engine: OcrEngine, region: Box | None = None) -
     if region is None:
         return engine.detect(equalised, scale)
     part = equalised[region.y0 : region.y1, region.x0 : region.x1]
-    return [
-        Box(b.x0 + region.x0, b.y0 + region.y0, b.x1 + region.x0, b.y1 + region.y0)
-        for b in engine.detect(part, scale)
-    ]
+    return [b.shifted(region.x0, region.y0) for b in engine.detect(part, scale)]
 
 
 def _stretch(crop: np.ndarray) -> np.ndarray:

@@ -119,10 +119,8 @@ class OcrEngine:
         height = max(32, round(rows * scale / 32) * 32)
         width = max(32, round(columns * scale / 32) * 32)
         resized = cv2.resize(gray, (width, height), interpolation=cv2.INTER_AREA)
-        tensor = (resized.astype(np.float32) - _MEAN) / _MEAN
-        batch = np.repeat(tensor[np.newaxis, np.newaxis], 3, axis=1)
         with self._lock:
-            prediction = self._detector.infer(batch)[0]
+            prediction = self._detector.infer(_batch(resized))[0]
         quads, _ = self._detector.postprocess_op(prediction, (rows, columns))
         boxes = []
         for quad in quads:
@@ -156,12 +154,16 @@ class OcrEngine:
         rows, columns = crop.shape
         width = max(REC_HEIGHT // 2, int(np.ceil(REC_HEIGHT * columns / max(rows, 1))))
         resized = cv2.resize(crop, (width, REC_HEIGHT), interpolation=cv2.INTER_LINEAR)
-        tensor = (resized.astype(np.float32) - _MEAN) / _MEAN
-        batch = np.repeat(tensor[np.newaxis, np.newaxis], 3, axis=1)
         with self._lock:
-            prediction = self._recognizer.session(batch)[0]
+            prediction = self._recognizer.session(_batch(resized))[0]
         text, score = self._recognizer.postprocess_op(prediction)[0][:2]
         return Reading(str(text), float(score))
+
+
+def _batch(gray: np.ndarray) -> np.ndarray:
+    """A uint8 gray image as the models' input: one 3-channel image scaled to [-1, 1]."""
+    tensor = (gray.astype(np.float32) - _MEAN) / _MEAN
+    return np.repeat(tensor[np.newaxis, np.newaxis], 3, axis=1)
 
 
 @cache

@@ -53,16 +53,25 @@ def clean_overlays(dataset: Dataset, *, mode: PixelMode, phi: PhiLexicon) -> int
         planes = bitmap if bitmap.ndim == 3 else bitmap[np.newaxis]
         dirty = False
         for plane in planes:
-            view = plane.astype(np.uint8) * 255
-            for line in find_lines([view], engine()):
-                if decide(line, mode, judge, 0).action == "redact":
-                    box = line.box.padded(max(2, line.box.height // 8), *plane.shape)
-                    plane[box.y0 : box.y1, box.x0 : box.x1] = False
-                    dirty = True
-            for line in find_lines([plane.astype(np.uint8) * 255], engine()):
+            boxes = [
+                line.box.padded(max(2, line.box.height // 8), *plane.shape)
+                for line in find_lines([_view(plane)], engine())
+                if decide(line, mode, judge, 0).action == "redact"
+            ]
+            if not boxes:
+                continue  # nothing read there was PHI, and re-reading it would say the same
+            for box in boxes:
+                plane[box.y0 : box.y1, box.x0 : box.x1] = False
+            dirty = True
+            for line in find_lines([_view(plane)], engine()):
                 if any(judge.is_phi(t) for t in line.texts):
                     raise PixelCleaningError(f"PHI still readable in overlay group {group:04X}")
         if dirty:
             dataset[group, 0x3000].value = pack_bits(planes.ravel().astype(np.uint8))
             changed += 1
     return changed
+
+
+def _view(plane: np.ndarray) -> np.ndarray:
+    """An overlay plane rendered white on black for OCR."""
+    return plane.astype(np.uint8) * 255

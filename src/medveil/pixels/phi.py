@@ -81,12 +81,14 @@ class PhiJudge:
             return False
         if self._lexicon.find(text):
             return True
-        if any(p.search(normalize(text)) for p in _PATTERNS):
+        normal = normalize(text)
+        if any(p.search(normal) for p in _PATTERNS):
             return True
-        compact = "".join(words(text))
+        found = _WORD.findall(normal)
+        compact = "".join(found)
         if any(term in compact for term in self._compact_terms):
             return True
-        return any(self._near_term(w) for w in words(text))
+        return any(self._near_term(w) for w in found)
 
     def _near_term(self, word: str) -> bool:
         if _is_cjk(word):

@@ -56,6 +56,18 @@ class Box:
             max(self.y1, other.y1),
         )
 
+    def shifted(self, dx: int, dy: int) -> Box:
+        """The same box moved by ``(dx, dy)``: from a crop's coordinates to the frame's."""
+        return Box(self.x0 + dx, self.y0 + dy, self.x1 + dx, self.y1 + dy)
+
+
+def add_merged(boxes: list[Box], box: Box) -> None:
+    """Append ``box`` to ``boxes``, first absorbing every box of ``boxes`` it overlaps."""
+    for other in [b for b in boxes if b.intersection(box)]:
+        boxes.remove(other)
+        box = box.union(other)
+    boxes.append(box)
+
 
 @dataclass(frozen=True)
 class TextRegion:

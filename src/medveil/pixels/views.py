@@ -141,9 +141,8 @@ def _lut_view(frame: np.ndarray, window: Window) -> np.ndarray:
         lo, hi = (float(v) for v in np.percentile(frame[::4, ::4], [0.5, 99.5]))
         if hi <= lo:
             lo, hi = float(frame.min()), float(frame.max())
-    if wide:
-        return _scale(values, lo, hi)
-    return _scale(values, lo, hi)[_unsigned(frame)]
+    scaled = _scale(values, lo, hi)
+    return scaled if wide else scaled[_unsigned(frame)]
 
 
 def _unsigned(frame: np.ndarray) -> np.ndarray:

@@ -9,8 +9,6 @@ uncompressed so the mark is not lost again); YBR colour is decoded to RGB.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -97,19 +95,6 @@ def encode_picture(picture: Picture, frames: Frames, path: Path) -> bytes:
     if suffix is None:
         return _dicom_bytes(picture, frames)
     return _image_bytes(picture, frames, suffix)
-
-
-def write_atomic(path: Path, payload: bytes) -> None:
-    """Write ``payload`` to ``path`` so that the file appears complete or not at all."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _image_bytes(picture: Picture, frames: Frames, suffix: str) -> bytes:

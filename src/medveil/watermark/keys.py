@@ -38,9 +38,10 @@ def load_or_create_key(home: Path) -> bytes:
                 f"watermark key {path} is damaged (expected {KEY_BYTES} bytes)"
             ) from None
         return key
+    key = secrets.token_bytes(KEY_BYTES)
     with os.fdopen(fd, "wb") as handle:
-        handle.write(secrets.token_bytes(KEY_BYTES))
-    return path.read_bytes()
+        handle.write(key)
+    return key
 
 
 def keyed_rng(key: bytes, label: str) -> np.random.Generator:

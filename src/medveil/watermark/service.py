@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from medveil.audit import AuditEvent, AuditLog
+from medveil.crypto.files import write_private_file
 from medveil.watermark.detect import Detection, Detector
 from medveil.watermark.embed import (
     READBACK_Z,
@@ -25,7 +26,7 @@ from medveil.watermark.embed import (
     luminance,
 )
 from medveil.watermark.fidelity import ssim
-from medveil.watermark.images import Picture, encode_picture, read_picture, write_atomic
+from medveil.watermark.images import Picture, encode_picture, read_picture
 from medveil.watermark.keys import key_path, load_or_create_key
 from medveil.watermark.registry import ExportRecord, ExportRegistry, format_export_id
 from medveil.watermark.tile import KeyedTile
@@ -159,7 +160,8 @@ def export_file(
                         details={"instances": len(record.instances), "frames": len(picture.frames)},
                     )
                 )
-            write_atomic(target, payload)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_private_file(target, payload)
     finally:
         registry.close()
     return record
