@@ -16,9 +16,9 @@ random UIDs contain arbitrary digit runs.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from io import BytesIO
 from pathlib import Path
 
 import pydicom
@@ -43,15 +43,8 @@ def scan_tree(
     root: Path, tokens: Mapping[str, str], *, allowed: frozenset[str] = frozenset()
 ) -> list[Leak]:
     """Every leak under ``root`` (names and contents); kinds in ``allowed`` are ignored."""
-    wanted = {t: k for t, k in tokens.items() if k not in allowed}
-    leaks: list[Leak] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        here = Path(dirpath)
-        for name in dirnames + filenames:
-            leaks.extend(scan_name(here / name, wanted))
-        for name in filenames:
-            leaks.extend(scan_file(here / name, wanted))
-    return leaks
+    wanted = _without(tokens, allowed)
+    return _scan(root, wanted, lambda path: wanted)
 
 
 def scan_mapped(
@@ -69,13 +62,27 @@ def scan_mapped(
     everything: dict[str, str] = {}
     for tokens in tokens_of.values():
         everything.update(tokens)
-    wanted = {t: k for t, k in everything.items() if k not in allowed}
+    return _scan(
+        root,
+        _without(everything, allowed),
+        lambda path: _without(tokens_of.get(path.resolve(), everything), allowed),
+    )
+
+
+def _without(tokens: Mapping[str, str], allowed: frozenset[str]) -> dict[str, str]:
+    """``tokens`` less those of a kind in ``allowed``."""
+    return {t: k for t, k in tokens.items() if k not in allowed}
+
+
+def _scan(
+    root: Path, names: Mapping[str, str], contents: Callable[[Path], Mapping[str, str]]
+) -> list[Leak]:
+    """Search every path under ``root`` for ``names``, each file's content for ``contents``."""
     leaks: list[Leak] = []
     for path in sorted(root.rglob("*")):
-        leaks.extend(scan_name(path, wanted))
+        leaks.extend(scan_name(path, names))
         if path.is_file():
-            own = tokens_of.get(path.resolve(), everything)
-            leaks.extend(scan_file(path, {t: k for t, k in own.items() if k not in allowed}))
+            leaks.extend(scan_file(path, contents(path)))
     return leaks
 
 
@@ -85,8 +92,8 @@ def scan_file(path: Path, tokens: Mapping[str, str]) -> list[Leak]:
     leaks: dict[tuple[str, str], Leak] = {}
     pixel_span = (len(data), len(data))
     try:
-        ds = pydicom.dcmread(path, force=True)
-        pixel_span = _pixel_span(path, ds, len(data))
+        ds = pydicom.dcmread(BytesIO(data), force=True)
+        pixel_span = _pixel_span(data, ds)
         for location, vr, text in _texts(ds):
             for token, kind in tokens.items():
                 if vr == "UI" and kind != "uid":
@@ -113,15 +120,16 @@ def scan_name(path: Path, tokens: Mapping[str, str]) -> Iterator[Leak]:
             yield Leak(path, "file name", token, kind)
 
 
-def _pixel_span(path: Path, ds: Dataset, size: int) -> tuple[int, int]:
+def _pixel_span(data: bytes, ds: Dataset) -> tuple[int, int]:
     """Byte range of the pixel data element, left out of the raw search (image, not text)."""
+    size = len(data)
     present = [tag for tag in PIXEL_TAGS if tag in ds]
     if not present:
         return size, size
-    with path.open("rb") as fp:
-        pydicom.dcmread(fp, force=True, stop_before_pixels=True)
-        start = fp.tell()  # pydicom stops at the pixel data element's tag
-        head = fp.read(6)
+    fp = BytesIO(data)
+    pydicom.dcmread(fp, force=True, stop_before_pixels=True)
+    start = fp.tell()  # pydicom stops at the pixel data element's tag
+    head = fp.read(6)
     elem = ds[present[0]]
     header = 12 if head[4:6] in (b"OB", b"OW", b"OF", b"OD", b"OL", b"UN") else 8
     delimiter = 8 if elem.is_undefined_length else 0

@@ -156,11 +156,9 @@ class CorpusFile:
     tokens: dict[str, str]
     patient_id: str
     study_date: dt.date
-    charset: str
     base: str
-    sop_uid: str
-    study_uid: str = ""
-    series_uid: str = ""
+    study_uid: str
+    series_uid: str
 
 
 @dataclass
@@ -192,7 +190,7 @@ def _street(rng: random.Random, person: Person) -> str:
     return CJK_STREET if person.ideographic else rng.choice(STREETS)
 
 
-def make_study(rng: random.Random, patient: Patient, date: dt.date | None = None) -> Study:
+def make_study(rng: random.Random, patient: Patient) -> Study:
     return Study(
         patient=patient,
         study_uid=generate_uid(),
@@ -200,7 +198,7 @@ def make_study(rng: random.Random, patient: Patient, date: dt.date | None = None
         frame_uid=generate_uid(),
         accession=f"ACC{rng.randrange(10**6, 10**7)}",
         study_id=f"STU{rng.randrange(10**4, 10**5)}",
-        date=date or dt.date(2015, 1, 1) + dt.timedelta(days=rng.randrange(0, 3000)),
+        date=dt.date(2015, 1, 1) + dt.timedelta(days=rng.randrange(0, 3000)),
     )
 
 
@@ -214,7 +212,8 @@ def _sample(name: str) -> Dataset:
     return pydicom.dcmread(Path(data_store.__file__).parent / "data" / name)
 
 
-_PIXEL_KEYWORDS = (
+#: Image Pixel / Multi-frame attributes that describe the pixel data (copied or dropped with it).
+IMAGE_PIXEL_KEYWORDS = (
     "Rows",
     "Columns",
     "BitsAllocated",
@@ -225,11 +224,12 @@ _PIXEL_KEYWORDS = (
     "SamplesPerPixel",
     "PlanarConfiguration",
     "NumberOfFrames",
+    "FrameIncrementPointer",
 )
 
 
 def _copy_pixels(ds: Dataset, sample: Dataset) -> None:
-    for keyword in _PIXEL_KEYWORDS:
+    for keyword in IMAGE_PIXEL_KEYWORDS:
         if keyword in sample:
             setattr(ds, keyword, sample[keyword].value)
     source = sample["PixelData"]
@@ -277,9 +277,6 @@ def _base_us(ds: Dataset, rng: random.Random) -> str:
     return ExplicitVRLittleEndian
 
 
-BASES = ("ct", "us", "mr-j2k", "chest")
-
-
 def _apply_base(ds: Dataset, base: str, rng: random.Random) -> str:
     if base == "chest":
         return _base_chest(ds)
@@ -308,7 +305,7 @@ def build_dataset(
     _identity(ds, study, sop_uid, instance, tokens)
     _free_text(ds, study, tokens)
     _sequences(ds, study, tokens)
-    _private(ds, study, tokens)
+    _private(ds, study)
     _file_meta(ds, study, sop_uid, transfer_syntax, tokens)
     # A TIFF-like preamble that names the patient (some dual-format files do this).
     ds.preamble = (b"II*\x00" + f"{person.family} {patient.patient_id}".encode()).ljust(128, b"\0")
@@ -414,16 +411,7 @@ def _sequences(ds: Dataset, study: Study, tokens: _Tokens) -> None:
     tokens.add(ID, f"RP{patient.patient_id}", f"SPS{study.accession}")
 
 
-PRIVATE_CREATORS = (
-    "GEMS_IDEN_01",
-    "SIEMENS CSA HEADER",
-    "SIEMENS MED",
-    "Philips Imaging DD 001",
-    "MEDVEIL UNKNOWN VENDOR 7",
-)
-
-
-def _private(ds: Dataset, study: Study, tokens: _Tokens) -> None:
+def _private(ds: Dataset, study: Study) -> None:
     """Vendor private attributes that carry PHI, plus an unknown creator with a sequence.
 
     Element offsets are ones pydicom's private dictionary does not define, so an
@@ -505,9 +493,7 @@ def write_file(
         tokens=tokens,
         patient_id=study.patient.patient_id,
         study_date=study.date,
-        charset=charset,
         base=base,
-        sop_uid=str(ds.SOPInstanceUID),
         study_uid=study.study_uid,
         series_uid=study.series_uid,
     )

@@ -46,7 +46,19 @@ from pydicom.uid import (
     ImplicitVRLittleEndian,
 )
 
-from phi_corpus import ADDRESS, DATE, DEVICE, ID, INSTITUTION, NAME, PHONE
+import phi_corpus
+from phi_corpus import (
+    ADDRESS,
+    CT_IMAGE,
+    DATE,
+    DEVICE,
+    ID,
+    IMAGE_PIXEL_KEYWORDS,
+    INSTITUTION,
+    MR_IMAGE,
+    NAME,
+    PHONE,
+)
 from phi_corpus import UID as UIDS
 
 # Token kinds (what the value identifies): phi_corpus's, plus free text.
@@ -55,16 +67,13 @@ TEXT = "text"
 #: Pieces of a UID (a date or MRN inside its root): kept with the UID under Retain UIDs.
 UID_PART = "uid-part"
 
-#: Token kinds that a profile option (CLI spelling) is defined to keep.
+#: Token kinds that a profile option (CLI spelling) is defined to keep: phi_corpus's,
+#: with the UID parts kept along with their UIDs.
 RETAINED_BY_OPTION: dict[str, frozenset[str]] = {
-    "retain-long-full-dates": frozenset({DATE}),
-    "retain-institution-identity": frozenset({INSTITUTION}),
-    "retain-device-identity": frozenset({DEVICE}),
+    **phi_corpus.RETAINED_BY_OPTION,
     "retain-uids": frozenset({UIDS, UID_PART}),
 }
 
-CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
-MR_IMAGE = "1.2.840.10008.5.1.4.1.1.4"
 SC_IMAGE = "1.2.840.10008.5.1.4.1.1.7"
 ENHANCED_MR = "1.2.840.10008.5.1.4.1.1.4.1"
 COMPREHENSIVE_SR = "1.2.840.10008.5.1.4.1.1.88.33"
@@ -83,6 +92,7 @@ ACCESSION = "ACC55019873"
 STUDY_UID = "1.2.826.0.1.3680043.2.1125.77341.20240305.1"
 SERIES_UID = "1.2.826.0.1.3680043.2.1125.77341.20240305.2"
 FRAME_UID = "1.2.826.0.1.3680043.2.1125.77341.20240305.3"
+PATIENT_NAME_TOKENS = (FAMILY, GIVEN, MIDDLE, f"{FAMILY}^{GIVEN}")  # dropped by renaming cases
 REFERRING = "Huxtable-Ngata^Bartholomew^Q^Dr^MD"
 REFERRING_TOKENS = ("Huxtable-Ngata", "Bartholomew")
 PHONE_NUMBER = "+44 20 7946 0958"
@@ -115,6 +125,11 @@ class _Tokens:
     def add(self, kind: str, *tokens: str) -> None:
         for token in tokens:
             self.found.setdefault(token, kind)
+
+    def drop(self, *tokens: str) -> None:
+        """Forget tokens ``_base`` planted that a case overwrites (KeyError if never planted)."""
+        for token in tokens:
+            del self.found[token]
 
 
 def _sop_uid(case: str) -> str:
@@ -152,7 +167,7 @@ def _base(case: str, tokens: _Tokens, *, sop_class: str = CT_IMAGE) -> Dataset:
     ds.InstanceNumber = 1
     ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
     _pixels(ds)
-    tokens.add(NAME, FAMILY, GIVEN, MIDDLE, f"{FAMILY}^{GIVEN}", *REFERRING_TOKENS)
+    tokens.add(NAME, *PATIENT_NAME_TOKENS, *REFERRING_TOKENS)
     tokens.add(ID, PATIENT_ID, ACCESSION, "S20240305A")
     tokens.add(DATE, BIRTH_DATE, STUDY_DATE)
     tokens.add(UIDS, STUDY_UID, SERIES_UID, FRAME_UID, _sop_uid(case))
@@ -167,6 +182,14 @@ def _pixels(ds: Dataset, rows: int = 8, columns: int = 8) -> None:
     ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 12, 11
     ds.PixelRepresentation = 0
     ds.PixelData = (np.arange(rows * columns, dtype=np.uint16) * 7).tobytes()
+
+
+def _drop_pixels(ds: Dataset) -> None:
+    """Remove the image :func:`_pixels` added (SR, KOS, GSPS and documents have none)."""
+    del ds.PixelData
+    for keyword in IMAGE_PIXEL_KEYWORDS:
+        if keyword in ds:
+            delattr(ds, keyword)
 
 
 def to_bytes(
@@ -210,6 +233,16 @@ def implicit_element(tag: int, value: bytes) -> bytes:
     return struct.pack("<HHI", tag >> 16, tag & 0xFFFF, len(value)) + value
 
 
+def _item(body: bytes) -> bytes:
+    """One defined-length sequence item holding the encoded elements ``body``."""
+    return struct.pack("<HHI", 0xFFFE, 0xE000, len(body)) + body
+
+
+def _padded(value: bytes) -> bytes:
+    """``value`` padded with a space to the even length the standard requires."""
+    return value + b" " * (len(value) % 2)
+
+
 def _meta_bytes(ds: Dataset) -> bytes:
     """Preamble, ``DICM`` and the file meta group of ``ds`` as pydicom writes them."""
     full = to_bytes(ds)
@@ -218,12 +251,12 @@ def _meta_bytes(ds: Dataset) -> bytes:
     return full[: body_start + 12 + group_length]
 
 
-def _replace_body(ds: Dataset, elements: list[tuple[int, bytes]]) -> bytes:
+def _replace_body(ds: Dataset, elements: list[bytes]) -> bytes:
     """Part-10 bytes of ``ds`` with extra hand-encoded elements merged in tag order.
 
     ``ds`` is written Explicit VR Little Endian, parsed back element by
-    element, and the raw ``elements`` (tag, encoded bytes) take the place of
-    any element with the same tag.
+    element, and the raw ``elements`` (encoded bytes, tag first) take the
+    place of any element with the same tag.
     """
     meta = _meta_bytes(ds)
     body = Dataset()
@@ -232,7 +265,9 @@ def _replace_body(ds: Dataset, elements: list[tuple[int, bytes]]) -> bytes:
     plain = BytesIO()
     pydicom.dcmwrite(plain, body, implicit_vr=False, little_endian=True)
     chunks = dict(_split_explicit(plain.getvalue()))
-    chunks.update(dict(elements))
+    for encoded in elements:
+        group, element = struct.unpack("<HH", encoded[:4])
+        chunks[(group << 16) | element] = encoded
     return meta + b"".join(chunks[tag] for tag in sorted(chunks))
 
 
@@ -299,8 +334,7 @@ def _patient_module() -> Case:
 def _physicians() -> Case:
     t = _Tokens()
     ds = _base("physicians", t)
-    for token in REFERRING_TOKENS:
-        t.found.pop(token)
+    t.drop(*REFERRING_TOKENS)
     # all three component groups (alphabetic, ideographic, phonetic)
     ds.SpecificCharacterSet = "ISO_IR 192"
     ds.ReferringPhysicianName = "Okonkwo-Pryce^Adaeze^^Dr=岡本^明美=おかもと^あけみ"
@@ -449,8 +483,7 @@ def _cjk_relatives() -> Case:
     ds.SpecificCharacterSet = "GB18030"
     ds.PatientName = "Zhang^Weiming=张^伟明"
     ds.ImageComments = "患者张伟明，家属王小明陪同，联系人李秀英，主治医生赵建国。右肺结节。"
-    for token in (FAMILY, GIVEN, MIDDLE, f"{FAMILY}^{GIVEN}"):
-        t.found.pop(token, None)
+    t.drop(*PATIENT_NAME_TOKENS)
     t.add(NAME, "张伟明", "王小明", "李秀英", "赵建国")
     return Case(
         "cjk_relatives",
@@ -469,7 +502,7 @@ def _ages_in_text() -> Case:
     ds.PatientAge = "097Y"
     ds.PatientBirthDate = "19270102"
     ds.AdditionalPatientHistory = "97-year-old woman, 97 y/o, aged 97, 97岁. Hip pain."
-    t.found.pop(BIRTH_DATE)
+    t.drop(BIRTH_DATE)
     t.add("age", "97-year-old", "97 y/o", "aged 97", "97岁")
     return Case(
         "ages_in_text",
@@ -507,8 +540,7 @@ def _name_transliteration() -> Case:
     ds.PatientName = "Müller-Ødegård^Jürgen"
     ds.StudyDescription = "CT for Juergen Mueller-Odegaard"
     ds.ImageComments = "J. Muller-Odegard, MULLER ODEGARD J"
-    for token in (FAMILY, GIVEN, MIDDLE, f"{FAMILY}^{GIVEN}"):
-        t.found.pop(token, None)
+    t.drop(*PATIENT_NAME_TOKENS)
     t.add(NAME, "Müller-Ødegård", "Jürgen", "Juergen", "Mueller-Odegaard", "Muller-Odegard")
     t.add(NAME, "MULLER ODEGARD")
     return Case(
@@ -625,9 +657,7 @@ def _request_attributes() -> Case:
     request.RequestedProcedureDescription = f"CT head {GIVEN} {FAMILY}"
     request.ReasonForTheRequestedProcedure = f"Fall, {FAMILY}"
     request.ScheduledProtocolCodeSequence = [protocol]
-    request.ReferencedStudySequence = [Dataset()]
-    request.ReferencedStudySequence[0].ReferencedSOPClassUID = "1.2.840.10008.3.1.2.3.1"
-    request.ReferencedStudySequence[0].ReferencedSOPInstanceUID = STUDY_UID
+    request.ReferencedStudySequence = [_reference("1.2.840.10008.3.1.2.3.1", STUDY_UID)]
     ds.RequestAttributesSequence = [request]
     t.add(ID, "RPQX7734921", "SPS-ACC55019873")
     t.add(NAME, "Rosamund")
@@ -661,9 +691,7 @@ def _worklist_sequences() -> Case:
     request.FillerOrderNumberImagingServiceRequest = "FIL-7734921"
     request.RequestedProcedureDescription = f"CT head for {FAMILY}"
     request.StudyInstanceUID = STUDY_UID
-    request.ReferencedStudySequence = [Dataset()]
-    request.ReferencedStudySequence[0].ReferencedSOPClassUID = "1.2.840.10008.3.1.2.3.1"
-    request.ReferencedStudySequence[0].ReferencedSOPInstanceUID = STUDY_UID
+    request.ReferencedStudySequence = [_reference("1.2.840.10008.3.1.2.3.1", STUDY_UID)]
     ds.ReferencedRequestSequence = [request]
     ds.PerformedProcedureStepID = "PPS-7734921"
     ds.PerformedStationAETitle = "ALDHELMCT2"
@@ -715,9 +743,7 @@ def _code_values() -> Case:
 def _referenced_patient() -> Case:
     t = _Tokens()
     ds = _base("referenced_patient", t)
-    ref = Dataset()
-    ref.ReferencedSOPClassUID = "1.2.840.10008.3.1.2.1.1"
-    ref.ReferencedSOPInstanceUID = "1.2.826.0.1.3680043.2.1125.77341.7734921"
+    ref = _reference("1.2.840.10008.3.1.2.1.1", "1.2.826.0.1.3680043.2.1125.77341.7734921")
     ref.PatientName = "Quillfeather^Ottoline"
     ref.PatientID = PATIENT_ID
     ds.ReferencedPatientSequence = [ref]
@@ -744,14 +770,28 @@ def _code(value: str, scheme: str, meaning: str) -> Dataset:
     return code
 
 
+def _reference(sop_class: str, sop_instance: str) -> Dataset:
+    """A referenced-SOP item (the shape of every Referenced*Sequence item)."""
+    ref = Dataset()
+    ref.ReferencedSOPClassUID, ref.ReferencedSOPInstanceUID = sop_class, sop_instance
+    return ref
+
+
+def _evidence(target_uid: str) -> Dataset:
+    """A CurrentRequestedProcedureEvidenceSequence item listing the study's image."""
+    series = Dataset()
+    series.SeriesInstanceUID = SERIES_UID
+    series.ReferencedSOPSequence = [_reference(CT_IMAGE, target_uid)]
+    evidence = Dataset()
+    evidence.StudyInstanceUID = STUDY_UID
+    evidence.ReferencedSeriesSequence = [series]
+    return evidence
+
+
 def _sr_report(target_uid: str) -> Case:
     t = _Tokens()
     ds = _base("sr_report", t, sop_class=COMPREHENSIVE_SR)
-    del ds.PixelData
-    for keyword in ("SamplesPerPixel", "PhotometricInterpretation", "Rows", "Columns"):
-        delattr(ds, keyword)
-    for keyword in ("BitsAllocated", "BitsStored", "HighBit", "PixelRepresentation"):
-        delattr(ds, keyword)
+    _drop_pixels(ds)
     ds.Modality = "SR"
     ds.SeriesInstanceUID = SERIES_UID + ".99"
     ds.ValueType = "CONTAINER"
@@ -781,9 +821,7 @@ def _sr_report(target_uid: str) -> Case:
     uidref.UID = STUDY_UID
     image = Dataset()
     image.RelationshipType, image.ValueType = "CONTAINS", "IMAGE"
-    image.ReferencedSOPSequence = [Dataset()]
-    image.ReferencedSOPSequence[0].ReferencedSOPClassUID = CT_IMAGE
-    image.ReferencedSOPSequence[0].ReferencedSOPInstanceUID = target_uid
+    image.ReferencedSOPSequence = [_reference(CT_IMAGE, target_uid)]
     findings = _text_item(
         "Finding",
         f"Mrs {FAMILY} (DOB 17/04/1961, tel {PHONE_NUMBER}): no acute haemorrhage. "
@@ -801,15 +839,7 @@ def _sr_report(target_uid: str) -> Case:
     middle.ContentSequence = [inner]
     ds.ContinuityOfContent = "SEPARATE"
     ds.ContentSequence = [middle]
-    ds.CurrentRequestedProcedureEvidenceSequence = [Dataset()]
-    evidence = ds.CurrentRequestedProcedureEvidenceSequence[0]
-    evidence.StudyInstanceUID = STUDY_UID
-    evidence.ReferencedSeriesSequence = [Dataset()]
-    evidence.ReferencedSeriesSequence[0].SeriesInstanceUID = SERIES_UID
-    evidence.ReferencedSeriesSequence[0].ReferencedSOPSequence = [Dataset()]
-    ref = evidence.ReferencedSeriesSequence[0].ReferencedSOPSequence[0]
-    ref.ReferencedSOPClassUID = CT_IMAGE
-    ref.ReferencedSOPInstanceUID = target_uid
+    ds.CurrentRequestedProcedureEvidenceSequence = [_evidence(target_uid)]
     t.add(NAME, "Rautenbach", "Philippa", "Penhaligon", "Demelza", "Vandersloot", "Henrietta")
     t.add(INSTITUTION, HOSPITAL)
     t.add(ID, "GMC4410921")
@@ -858,9 +888,7 @@ def _uid_with_phi() -> Case:
     ds.ReferencedFrameOfReferenceUID = f"1.2.840.113619.2.55.4.{mrn}"  # retired, UI
     ds.IrradiationEventUID = f"1.2.840.113619.2.55.5.{mrn}.{BIRTH_DATE}"
     ds.InstanceCreatorUID = f"1.2.840.113619.2.55.6.{mrn}"
-    t.found.pop(PATIENT_ID, None)
-    t.found.pop(STUDY_UID, None)
-    t.found.pop(_sop_uid("uid_with_phi"), None)
+    t.drop(PATIENT_ID, STUDY_UID, _sop_uid("uid_with_phi"))
     t.add(ID, mrn)
     t.add(UIDS, bad_study, f"{bad_study}.1.1", f"1.2.840.113619.2.55.9.{mrn}")
     t.add(UIDS, f"1.2.840.113619.2.55.4.{mrn}", f"1.2.840.113619.2.55.6.{mrn}")
@@ -876,7 +904,7 @@ def _uid_in_text() -> Case:
     bad_study = "1.2.840.113619.2.55.3.2024022912345678"  # date + old MRN in the root
     ds.StudyInstanceUID = bad_study
     ds.ImageComments = f"source uid {bad_study}"
-    t.found.pop(STUDY_UID, None)
+    t.drop(STUDY_UID)
     t.add(UIDS, bad_study)
     t.add(UID_PART, "12345678", "20240229", "2.55.3.2024022912345678")
     return Case(
@@ -891,8 +919,7 @@ def _uid_in_text_mrn() -> Case:
     bad_study = f"1.2.840.113619.2.55.3.{STUDY_DATE}12345678"
     ds.StudyInstanceUID = bad_study
     ds.ImageComments = f"source uid {bad_study}"
-    t.found.pop(PATIENT_ID, None)
-    t.found.pop(STUDY_UID, None)
+    t.drop(PATIENT_ID, STUDY_UID)
     t.add(UIDS, bad_study)
     t.add(UID_PART, "12345678", f"2.55.3.{STUDY_DATE}12345678")
     return Case(
@@ -912,9 +939,7 @@ def _uid_under_dicom_root() -> Case:
     ds.file_meta.MediaStorageSOPInstanceUID = UID(sop)
     ds.SeriesInstanceUID = f"{CT_IMAGE}.{BIRTH_DATE}.7734921"
     ds.StudyInstanceUID = f"1.2.840.10008.{STUDY_DATE}.7734921"
-    t.found.pop(_sop_uid("uid_under_dicom_root"))
-    t.found.pop(STUDY_UID)
-    t.found.pop(SERIES_UID)
+    t.drop(_sop_uid("uid_under_dicom_root"), STUDY_UID, SERIES_UID)
     t.add(UIDS, sop, f"{CT_IMAGE}.{BIRTH_DATE}.7734921", f"1.2.840.10008.{STUDY_DATE}.7734921")
     return Case(
         "uid_under_dicom_root",
@@ -939,7 +964,7 @@ def _elderly() -> Case:
     ds = _base("elderly", t)
     ds.PatientAge = "097Y"
     ds.PatientBirthDate = "19270102"
-    t.found.pop(BIRTH_DATE)
+    t.drop(BIRTH_DATE)
     t.add(DATE, "19270102")
     t.add("age", "097Y")
     return Case("elderly", to_bytes(ds), t.found, "age over 89 (HIPAA: 90 or older)")
@@ -998,19 +1023,25 @@ def _hanging_protocol_creator() -> Case:
     )
 
 
+def _overlay(ds: Dataset, group: int, overlay_type: str, description: str, label: str) -> None:
+    """An 8 x 8 overlay in repeating group ``group`` (60xx) with a description and label."""
+    tag = group << 16
+    ds.add_new(tag | 0x0010, "US", 8)  # OverlayRows
+    ds.add_new(tag | 0x0011, "US", 8)  # OverlayColumns
+    ds.add_new(tag | 0x0022, "LO", description)  # OverlayDescription
+    ds.add_new(tag | 0x0040, "CS", overlay_type)
+    ds.add_new(tag | 0x0050, "SS", [1, 1])  # OverlayOrigin
+    ds.add_new(tag | 0x0100, "US", 1)  # OverlayBitsAllocated
+    ds.add_new(tag | 0x0102, "US", 0)  # OverlayBitPosition
+    ds.add_new(tag | 0x1500, "LO", label)  # OverlayLabel
+    ds.add_new(tag | 0x3000, "OW", bytes(8))  # OverlayData
+
+
 def _overlays_and_curves() -> Case:
     t = _Tokens()
     ds = _base("overlays_curves", t)
     for group in (0x6000, 0x6002):
-        ds.add_new((group << 16) | 0x0010, "US", 8)  # OverlayRows
-        ds.add_new((group << 16) | 0x0011, "US", 8)
-        ds.add_new((group << 16) | 0x0022, "LO", f"Marked by {FAMILY}")  # OverlayDescription
-        ds.add_new((group << 16) | 0x0040, "CS", "G")
-        ds.add_new((group << 16) | 0x0050, "SS", [1, 1])
-        ds.add_new((group << 16) | 0x0100, "US", 1)
-        ds.add_new((group << 16) | 0x0102, "US", 0)
-        ds.add_new((group << 16) | 0x1500, "LO", f"{PATIENT_ID} ROI")  # OverlayLabel
-        ds.add_new((group << 16) | 0x3000, "OW", bytes(8))
+        _overlay(ds, group, "G", f"Marked by {FAMILY}", f"{PATIENT_ID} ROI")
         ds.add_new((group << 16) | 0x4000, "LT", f"Overlay for {GIVEN}")  # OverlayComments
     ds.add_new(0x50000005, "US", 2)  # CurveDimensions
     ds.add_new(0x50000010, "US", 2)
@@ -1029,15 +1060,7 @@ def _overlays_and_curves() -> Case:
 def _overlay_text() -> Case:
     t = _Tokens()
     ds = _base("overlay_text", t)
-    ds.add_new(0x60000010, "US", 8)
-    ds.add_new(0x60000011, "US", 8)
-    ds.add_new(0x60000022, "LO", "Marked by radiographer Kitto Jewell")  # OverlayDescription
-    ds.add_new(0x60000040, "CS", "R")
-    ds.add_new(0x60000050, "SS", [1, 1])
-    ds.add_new(0x60000100, "US", 1)
-    ds.add_new(0x60000102, "US", 0)
-    ds.add_new(0x60001500, "LO", "Ward 7 Trelowarren")  # OverlayLabel
-    ds.add_new(0x60003000, "OW", bytes(8))
+    _overlay(ds, 0x6000, "R", "Marked by radiographer Kitto Jewell", "Ward 7 Trelowarren")
     ds.add_new(0x50000022, "LO", "ECG by Kitto Jewell")  # CurveDescription
     t.add(NAME, "Kitto Jewell", "Jewell")
     t.add(ADDRESS, "Trelowarren")
@@ -1102,8 +1125,8 @@ def _meta_in_body() -> Case:
     t = _Tokens()
     ds = _base("meta_in_body", t)
     raw = [
-        (0x00020016, explicit_element(0x00020016, b"AE", b"QUILLBODYAE ")),
-        (0x00020100, explicit_element(0x00020100, b"UI", b"1.2.826.0.1.3680043.2.1125.77341.66")),
+        explicit_element(0x00020016, b"AE", b"QUILLBODYAE "),
+        explicit_element(0x00020100, b"UI", b"1.2.826.0.1.3680043.2.1125.77341.66"),
     ]
     t.add(INSTITUTION, "QUILLBODYAE")
     t.add(UIDS, "1.2.826.0.1.3680043.2.1125.77341.66")
@@ -1166,8 +1189,8 @@ def _command_group() -> Case:
     t = _Tokens()
     ds = _base("command_group", t)
     raw = [  # pydicom refuses to write these, so they are encoded by hand
-        (0x00000902, explicit_element(0x00000902, b"LO", b"retry by Tamsin Polglase ")),
-        (0x00001030, explicit_element(0x00001030, b"AE", b"QUILLMOVE ")),
+        explicit_element(0x00000902, b"LO", b"retry by Tamsin Polglase "),
+        explicit_element(0x00001030, b"AE", b"QUILLMOVE "),
     ]
     t.add(INSTITUTION, "QUILLMOVE")
     t.add(NAME, "Polglase")
@@ -1265,9 +1288,7 @@ def _functional_groups() -> Case:
     block.add_new(0x10, "LO", "Pendarves^Wenna")
     ds.PerFrameFunctionalGroupsSequence = [frame]
     shared = Dataset()
-    shared.ReferencedImageSequence = [Dataset()]
-    shared.ReferencedImageSequence[0].ReferencedSOPClassUID = CT_IMAGE
-    shared.ReferencedImageSequence[0].ReferencedSOPInstanceUID = STUDY_UID + ".77"
+    shared.ReferencedImageSequence = [_reference(CT_IMAGE, STUDY_UID + ".77")]
     ds.SharedFunctionalGroupsSequence = [shared]
     t.add(DATE, "20240305101530")
     t.add(NAME, "Pendarves", "Wenna")
@@ -1305,7 +1326,7 @@ def _nested_charset() -> Case:
 def _charset_unknown() -> Case:
     t = _Tokens()
     ds = _base("charset_unknown", t)
-    raw = [(0x00080005, explicit_element(0x00080005, b"CS", b"ISO_IR 999"))]
+    raw = [explicit_element(0x00080005, b"CS", b"ISO_IR 999")]
     return Case(
         "charset_unknown",
         _replace_body(ds, raw),
@@ -1450,8 +1471,7 @@ def _private_uih() -> Case:
     misc.add_new(0x27, "LO", "张伟明 北京市海淀区学院路")  # 'd'
     misc.add_new(0x99, "LO", "操作员 李秀英")  # unknown to the KB
     misc.add_new(0x98, "DA", "20240305")  # 'd'
-    for token in (FAMILY, GIVEN, MIDDLE, f"{FAMILY}^{GIVEN}"):
-        t.found.pop(token, None)
+    t.drop(*PATIENT_NAME_TOKENS)
     t.add(NAME, "张伟明", "李秀英", "Weiming")
     t.add(ADDRESS, "海淀区学院路")
     return Case("private_uih", to_bytes(ds), t.found, "UIH_CT_MISC private text in GB18030")
@@ -1487,12 +1507,12 @@ def _standard_as_un() -> Case:
     ds.ImageComments = f"Follow-up {FAMILY} in 6 weeks"
     name = b"Quillfeather^Ottoline^Maudsley"
     raw = [
-        (0x00100010, explicit_element(0x00100010, b"UN", name)),
-        (0x00101001, explicit_element(0x00101001, b"UN", b"Thistlewaite^Ottoline")),
-        (0x00101040, explicit_element(0x00101040, b"UN", STREET.encode())),
-        (0x00081030, explicit_element(0x00081030, b"UN", f"CT {FAMILY}".encode())),
-        (0x00080090, explicit_element(0x00080090, b"UN", b"Huxtable-Ngata^Bartholomew")),
-        (0x00321032, explicit_element(0x00321032, b"UN", b"Ashdown-Kerr^Fenella ")),
+        explicit_element(0x00100010, b"UN", name),
+        explicit_element(0x00101001, b"UN", b"Thistlewaite^Ottoline"),
+        explicit_element(0x00101040, b"UN", STREET.encode()),
+        explicit_element(0x00081030, b"UN", f"CT {FAMILY}".encode()),
+        explicit_element(0x00080090, b"UN", b"Huxtable-Ngata^Bartholomew"),
+        explicit_element(0x00321032, b"UN", b"Ashdown-Kerr^Fenella "),
     ]
     t.add(NAME, "Thistlewaite", "Ashdown-Kerr", "Fenella")
     t.add(ADDRESS, "Wrenfield Crescent")
@@ -1512,8 +1532,7 @@ def _sequence_as_un() -> Case:
     item = implicit_element(0x00100020, b"WX-20013377 ") + implicit_element(
         0x00100021, b"Wrenfield General "
     )
-    items = struct.pack("<HHI", 0xFFFE, 0xE000, len(item)) + item
-    other_ids = explicit_element(0x00101002, b"UN", items)
+    other_ids = explicit_element(0x00101002, b"UN", _item(item))
     text = implicit_element(0x0040A040, b"TEXT") + implicit_element(
         0x0040A160, f"Contrast given to {FAMILY}".encode()
     )
@@ -1524,9 +1543,8 @@ def _sequence_as_un() -> Case:
     qualifiers = implicit_element(0x00400031, b"ALDHELM-MRN ") + implicit_element(
         0x00100020, PATIENT_ID.encode() + b" "
     )
-    q_items = struct.pack("<HHI", 0xFFFE, 0xE000, len(qualifiers)) + qualifiers
-    issuer = explicit_element(0x00100024, b"UN", q_items)
-    raw = [(0x00101002, other_ids), (0x00400555, context), (0x00100024, issuer)]
+    issuer = explicit_element(0x00100024, b"UN", _item(qualifiers))
+    raw = [other_ids, context, issuer]
     t.add(ID, "WX-20013377", "ALDHELM-MRN")
     t.add(INSTITUTION, "Wrenfield General")
     return Case(
@@ -1546,14 +1564,12 @@ def _listed_sequences_as_un() -> Case:
         + implicit_element(0x0040A040, b"TEXT")
         + implicit_element(0x0040A160, f"Seen with {FAMILY} ".encode())
     )
-    content = struct.pack("<HHI", 0xFFFE, 0xE000, len(text)) + text
     ref = implicit_element(0x00081150, CT_IMAGE.encode()) + implicit_element(
         0x00081155, (STUDY_UID + ".55").encode()
     )
-    refs = struct.pack("<HHI", 0xFFFE, 0xE000, len(ref)) + ref
     raw = [
-        (0x0040A730, explicit_element(0x0040A730, b"UN", content)),  # ContentSequence: D
-        (0x00081140, explicit_element(0x00081140, b"UN", refs)),  # ReferencedImageSequence: U
+        explicit_element(0x0040A730, b"UN", _item(text)),  # ContentSequence: D
+        explicit_element(0x00081140, b"UN", _item(ref)),  # ReferencedImageSequence: U
     ]
     t.add(UIDS, STUDY_UID + ".55")
     return Case(
@@ -1569,10 +1585,10 @@ def _junk_in_dates() -> Case:
     t = _Tokens()
     ds = _base("junk_in_dates", t)
     raw = [
-        (0x00080021, explicit_element(0x00080021, b"DA", b"Quillfeather")),  # SeriesDate
-        (0x00080023, explicit_element(0x00080023, b"DA", b"QX7734921 ")),  # ContentDate
-        (0x0008002A, explicit_element(0x0008002A, b"DT", b"Tel 07946095811 ")),  # AcqDateTime
-        (0x00080033, explicit_element(0x00080033, b"TM", b"Ottoline")),  # ContentTime
+        explicit_element(0x00080021, b"DA", b"Quillfeather"),  # SeriesDate
+        explicit_element(0x00080023, b"DA", b"QX7734921 "),  # ContentDate
+        explicit_element(0x0008002A, b"DT", b"Tel 07946095811 "),  # AcqDateTime
+        explicit_element(0x00080033, b"TM", b"Ottoline"),  # ContentTime
     ]
     t.add(PHONE, "07946095811")
     return Case(
@@ -1590,10 +1606,10 @@ def _bad_numbers() -> Case:
     ds = _base("bad_numbers", t)
     ds.OtherPatientNames = "Thistlewaite^Ottoline"
     raw = [
-        (0x00180050, explicit_element(0x00180050, b"DS", b"1,25")),  # SliceThickness
-        (0x00280030, explicit_element(0x00280030, b"DS", b"0,7\\abc ")),  # PixelSpacing
-        (0x00200013, explicit_element(0x00200013, b"IS", b"12.0")),  # InstanceNumber
-        (0x00101030, explicit_element(0x00101030, b"DS", b"58 kg ")),  # PatientWeight
+        explicit_element(0x00180050, b"DS", b"1,25"),  # SliceThickness
+        explicit_element(0x00280030, b"DS", b"0,7\\abc "),  # PixelSpacing
+        explicit_element(0x00200013, b"IS", b"12.0"),  # InstanceNumber
+        explicit_element(0x00101030, b"DS", b"58 kg "),  # PatientWeight
     ]
     t.add(NAME, "Thistlewaite")
     return Case(
@@ -1613,14 +1629,14 @@ def _wrong_vr() -> Case:
     name = b"Quillfeather^Ottoline^Maudsley"
     study = b"1.2.826.0.1.3680043.2.1125.77341.4242.1"
     sop = _sop_uid("wrong_vr").encode()
-    t.found.pop(STUDY_UID)
+    t.drop(STUDY_UID)
     t.add(UIDS, study.decode())
     raw = [
-        (0x00100010, explicit_element(0x00100010, b"LO", name)),
-        (0x0020000D, explicit_element(0x0020000D, b"LO", study + b" " * (len(study) % 2))),
-        (0x00080018, explicit_element(0x00080018, b"SH", sop + b" " * (len(sop) % 2))),
-        (0x00080020, explicit_element(0x00080020, b"SH", STUDY_DATE.encode())),
-        (0x00100030, explicit_element(0x00100030, b"LO", BIRTH_DATE.encode())),
+        explicit_element(0x00100010, b"LO", name),
+        explicit_element(0x0020000D, b"LO", _padded(study)),
+        explicit_element(0x00080018, b"SH", _padded(sop)),
+        explicit_element(0x00080020, b"SH", STUDY_DATE.encode()),
+        explicit_element(0x00100030, b"LO", BIRTH_DATE.encode()),
     ]
     return Case(
         "wrong_vr",
@@ -1636,16 +1652,13 @@ def _person_name_shapes() -> Case:
     t = _Tokens()
     ds = _base("person_name_shapes", t)
     raw = [
-        (
-            0x00100010,
-            explicit_element(
-                0x00100010, b"PN", b"Quillfeather^Ottoline=Q^O=Q^O=Trewin\\Trewin^Morwenna"
-            ),
+        explicit_element(
+            0x00100010, b"PN", b"Quillfeather^Ottoline=Q^O=Q^O=Trewin\\Trewin^Morwenna"
         ),
-        (0x00101001, explicit_element(0x00101001, b"PN", b"^^^^^^Trewin^=^=^")),
+        explicit_element(0x00101001, b"PN", b"^^^^^^Trewin^=^=^"),
     ]
     ds.ImageComments = "Trewin family present"
-    t.found.pop(MIDDLE)
+    t.drop(MIDDLE)
     t.add(NAME, "Trewin", "Morwenna")
     return Case(
         "person_name_shapes",
@@ -1658,14 +1671,14 @@ def _person_name_shapes() -> Case:
 def _odd_lengths_and_bad_vr() -> Case:
     t = _Tokens()
     ds = _base("odd_bad_vr", t)
-    t.found.pop(MIDDLE)
+    t.drop(MIDDLE)
     raw = [
-        (0x00100010, explicit_element(0x00100010, b"PN", b"Quillfeather^Ottoline^M")),
-        (0x00101000, explicit_element(0x00101000, b"LO", b"OPX-448812")),  # odd? 10: even
-        (0x00101040, explicit_element(0x00101040, b"LO", b"17 Wrenfield Crescent")),  # odd
-        (0x00102154, explicit_element(0x00102154, b"SH", b"07946 095 811")),  # odd
-        (0x00081030, explicit_element(0x00081030, b"ZZ", f"Head {FAMILY}".encode())),  # bad VR
-        (0x00081050, explicit_element(0x00081050, b"pn", b"Tremayne^Lowenna")),  # lower-case VR
+        explicit_element(0x00100010, b"PN", b"Quillfeather^Ottoline^M"),
+        explicit_element(0x00101000, b"LO", b"OPX-448812"),  # odd? 10: even
+        explicit_element(0x00101040, b"LO", b"17 Wrenfield Crescent"),  # odd
+        explicit_element(0x00102154, b"SH", b"07946 095 811"),  # odd
+        explicit_element(0x00081030, b"ZZ", f"Head {FAMILY}".encode()),  # bad VR
+        explicit_element(0x00081050, b"pn", b"Tremayne^Lowenna"),  # lower-case VR
     ]
     t.add(ID, "OPX-448812")
     t.add(ADDRESS, "Wrenfield Crescent")
@@ -1713,14 +1726,12 @@ def _transfer_syntax(name: str, syntax: str, note: str) -> Case:
     ds.OtherPatientNames = "Thistlewaite^Ottoline"
     ds.ImageComments = f"Follow-up for {FAMILY}"
     ds.file_meta.TransferSyntaxUID = UID(syntax)
-    buffer = BytesIO()
-    ds.preamble = bytes(128)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pydicom.dcmwrite(buffer, ds, enforce_file_format=True)
+        data = to_bytes(ds)
     t.add(ADDRESS, "Wrenfield Crescent")
     t.add(NAME, "Thistlewaite")
-    return Case(name, buffer.getvalue(), t.found, note)
+    return Case(name, data, t.found, note)
 
 
 def _transfer_syntax_cases() -> list[Case]:
@@ -1787,10 +1798,7 @@ def _charset_case(
     ds.PatientName = patient
     ds.StudyDescription = description
     ds.InstitutionName = HOSPITAL
-    t.found.pop(FAMILY, None)
-    t.found.pop(GIVEN, None)
-    t.found.pop(MIDDLE, None)
-    t.found.pop(f"{FAMILY}^{GIVEN}", None)
+    t.drop(*PATIENT_NAME_TOKENS)
     t.add(NAME, *terms)
     return Case(name, to_bytes(ds), t.found, note)
 
@@ -1867,12 +1875,11 @@ def _charset_ir58() -> Case:
     name = b"Wang^Fangfang=" + esc + "王^芳芳".encode("gb2312") + b"="
     desc = b"CT " + esc + "王芳芳".encode("gb2312")
     raw = [
-        (0x00080005, explicit_element(0x00080005, b"CS", b"\\ISO 2022 IR 58")),
-        (0x00100010, explicit_element(0x00100010, b"PN", name + b" " * (len(name) % 2))),
-        (0x00081030, explicit_element(0x00081030, b"LO", desc + b" " * (len(desc) % 2))),
+        explicit_element(0x00080005, b"CS", b"\\ISO 2022 IR 58"),
+        explicit_element(0x00100010, b"PN", _padded(name)),
+        explicit_element(0x00081030, b"LO", _padded(desc)),
     ]
-    for token in (FAMILY, GIVEN, MIDDLE, f"{FAMILY}^{GIVEN}"):
-        t.found.pop(token, None)
+    t.drop(*PATIENT_NAME_TOKENS)
     t.add(NAME, "Fangfang", "王芳芳", "芳芳")
     return Case("charset_ir58", _replace_body(ds, raw), t.found, "ISO 2022 IR 58 by hand")
 
@@ -1884,12 +1891,11 @@ def _charset_wrong() -> Case:
     name = "Øvregård^Sølvi".encode()
     desc = "MR hode Sølvi Øvregård".encode()
     raw = [
-        (0x00080005, explicit_element(0x00080005, b"CS", b"ISO_IR 100")),
-        (0x00100010, explicit_element(0x00100010, b"PN", name + b" " * (len(name) % 2))),
-        (0x00081030, explicit_element(0x00081030, b"LO", desc + b" " * (len(desc) % 2))),
+        explicit_element(0x00080005, b"CS", b"ISO_IR 100"),
+        explicit_element(0x00100010, b"PN", _padded(name)),
+        explicit_element(0x00081030, b"LO", _padded(desc)),
     ]
-    for token in (FAMILY, GIVEN, MIDDLE, f"{FAMILY}^{GIVEN}"):
-        t.found.pop(token, None)
+    t.drop(*PATIENT_NAME_TOKENS)
     t.add(NAME, "Øvregård", "Sølvi")
     return Case("charset_wrong", _replace_body(ds, raw), t.found, "UTF-8 bytes declared ISO_IR 100")
 
@@ -1901,11 +1907,10 @@ def _charset_undeclared() -> Case:
     name = "Zhao^Lei=赵^磊".encode("gb18030")
     desc = "腹部CT 赵磊 13800138000".encode("gb18030")
     raw = [
-        (0x00100010, explicit_element(0x00100010, b"PN", name + b" " * (len(name) % 2))),
-        (0x00081030, explicit_element(0x00081030, b"LO", desc + b" " * (len(desc) % 2))),
+        explicit_element(0x00100010, b"PN", _padded(name)),
+        explicit_element(0x00081030, b"LO", _padded(desc)),
     ]
-    for token in (FAMILY, GIVEN, MIDDLE, f"{FAMILY}^{GIVEN}"):
-        t.found.pop(token, None)
+    t.drop(*PATIENT_NAME_TOKENS)
     t.add(NAME, "赵磊", "Zhao^Lei")
     t.add(PHONE, "13800138000")
     return Case("charset_undeclared", _replace_body(ds, raw), t.found, "undeclared GB18030 text")
@@ -1914,26 +1919,11 @@ def _charset_undeclared() -> Case:
 # -- compressed and multi-frame ----------------------------------------------------------
 
 
-_IMAGE_KEYWORDS = (
-    "SamplesPerPixel",
-    "PhotometricInterpretation",
-    "PlanarConfiguration",
-    "NumberOfFrames",
-    "FrameIncrementPointer",
-    "Rows",
-    "Columns",
-    "BitsAllocated",
-    "BitsStored",
-    "HighBit",
-    "PixelRepresentation",
-)
-
-
 def _compressed(name: str, sample: str, vendor: str, modality: str, sop_class: str) -> Case:
     t = _Tokens()
     ds = _base(name, t, sop_class=sop_class)
     source = pydicom.dcmread(str(get_testdata_file(sample)))
-    for keyword in _IMAGE_KEYWORDS:
+    for keyword in IMAGE_PIXEL_KEYWORDS:
         if keyword in ds:
             delattr(ds, keyword)
         if keyword in source:
@@ -1999,8 +1989,8 @@ def _name_padding() -> Case:
     t = _Tokens()
     ds = _base("name_padding", t)
     ds.ImageComments = f"{GIVEN} tolerated the scan"
-    raw = [(0x00100010, explicit_element(0x00100010, b"PN", f"{FAMILY}^{GIVEN}\0".encode()))]
-    t.found.pop(MIDDLE)
+    raw = [explicit_element(0x00100010, b"PN", f"{FAMILY}^{GIVEN}\0".encode())]
+    t.drop(MIDDLE)
     return Case(
         "name_padding", _replace_body(ds, raw), t.found, "NUL-padded PatientName", keep=("scan",)
     )
@@ -2013,7 +2003,7 @@ def _id_zero_padding() -> Case:
     ds.PatientID = "00042117"
     ds.ImageComments = "MRN 42117 rescanned"
     ds.StudyDescription = "CT head 42117"
-    t.found.pop(PATIENT_ID)
+    t.drop(PATIENT_ID)
     t.add(ID, "00042117", "42117")
     return Case("id_zero_padding", to_bytes(ds), t.found, "zero-padded MRN typed without zeros")
 
@@ -2026,8 +2016,7 @@ def _katakana_width() -> Case:
     ds.Manufacturer = "CANON_MEC"
     ds.PatientName = "ﾔﾏﾀﾞ^ﾀﾛｳ=山田^太郎=ﾔﾏﾀﾞ^ﾀﾛｳ"
     ds.StudyDescription = "頭部CT ヤマダ タロウ"
-    for token in (FAMILY, GIVEN, MIDDLE, f"{FAMILY}^{GIVEN}"):
-        t.found.pop(token, None)
+    t.drop(*PATIENT_NAME_TOKENS)
     t.add(NAME, "山田", "太郎", "ﾔﾏﾀﾞ", "ヤマダ", "タロウ")
     return Case("katakana_width", to_bytes(ds), t.found, "IR 13 half-width vs full-width katakana")
 
@@ -2039,8 +2028,7 @@ def _name_nfd() -> Case:
     ds.SpecificCharacterSet = "ISO_IR 192"
     ds.PatientName = unicodedata.normalize("NFD", "Brønnøysund-Müller^Jürgen")
     ds.StudyDescription = "CT for Jürgen Brønnøysund-Müller"
-    for token in (FAMILY, GIVEN, MIDDLE, f"{FAMILY}^{GIVEN}"):
-        t.found.pop(token, None)
+    t.drop(*PATIENT_NAME_TOKENS)
     t.add(NAME, "Jürgen", "Brønnøysund-Müller")
     return Case("name_nfd", to_bytes(ds), t.found, "PN in NFD, description in NFC")
 
@@ -2052,8 +2040,7 @@ def _greek_caps() -> Case:
     ds.SpecificCharacterSet = "ISO_IR 126"
     ds.PatientName = "Παπαδοπούλου^Ελένη"
     ds.StudyDescription = "ΑΞΟΝΙΚΗ ΠΑΠΑΔΟΠΟΥΛΟΥ ΕΛΕΝΗ"
-    for token in (FAMILY, GIVEN, MIDDLE, f"{FAMILY}^{GIVEN}"):
-        t.found.pop(token, None)
+    t.drop(*PATIENT_NAME_TOKENS)
     t.add(NAME, "ΠΑΠΑΔΟΠΟΥΛΟΥ", "ΕΛΕΝΗ")
     return Case("greek_caps", to_bytes(ds), t.found, "ISO_IR 126; accentless capitals in text")
 
@@ -2066,8 +2053,7 @@ def _pinyin_spacing() -> Case:
     ds.PatientName = "ZHANGWEIMING=张伟明"
     ds.OtherPatientNames = "Liu^Yangfan"
     ds.StudyDescription = "CT Zhang Weiming / LIUYANGFAN"
-    for token in (FAMILY, GIVEN, MIDDLE, f"{FAMILY}^{GIVEN}"):
-        t.found.pop(token, None)
+    t.drop(*PATIENT_NAME_TOKENS)
     t.add(NAME, "Zhang Weiming", "LIUYANGFAN")
     return Case(
         "pinyin_spacing",
@@ -2084,8 +2070,7 @@ def _cyrillic() -> Case:
     ds.SpecificCharacterSet = "ISO_IR 144"
     ds.PatientName = "Соловьёв^Пётр"
     ds.StudyDescription = "КТ ГОЛОВЫ СОЛОВЬЕВ ПЕТР / Соловьёв"
-    for token in (FAMILY, GIVEN, MIDDLE, f"{FAMILY}^{GIVEN}"):
-        t.found.pop(token, None)
+    t.drop(*PATIENT_NAME_TOKENS)
     t.add(NAME, "СОЛОВЬЕВ", "ПЕТР", "Соловьёв")
     return Case("cyrillic", to_bytes(ds), t.found, "ISO_IR 144; ё/е and capitals in text")
 
@@ -2147,8 +2132,7 @@ def _clinical_surnames() -> Case:
     ds.PatientName = "Head^Rosalind"
     ds.OtherPatientNames = "Le^Thi Hoa"
     ds.ImageComments = "Rosalind Head, CT head; sister Le Thi Hoa. Mrs Head anxious."
-    for token in (FAMILY, GIVEN, MIDDLE, f"{FAMILY}^{GIVEN}"):
-        t.found.pop(token, None)
+    t.drop(*PATIENT_NAME_TOKENS)
     t.add(NAME, "Rosalind", "Rosalind Head", "Thi Hoa", "Mrs Head")
     return Case(
         "clinical_surnames",
@@ -2208,8 +2192,7 @@ def _false_positive() -> Case:
     ds.PatientName = "Li^Wei"
     ds.AdditionalPatientHistory = "On Lisinopril 10 mg and Lithium; Li Wei reports dizziness"
     ds.ImageComments = "Weight-bearing views; Li Wei cooperative"
-    for token in (FAMILY, GIVEN, MIDDLE, f"{FAMILY}^{GIVEN}"):
-        t.found.pop(token, None)
+    t.drop(*PATIENT_NAME_TOKENS)
     t.add(NAME, "Li Wei", "Li^Wei")
     return Case(
         "false_positive",
@@ -2229,8 +2212,7 @@ def _false_positive_short_names() -> Case:
     ds.OtherPatientNames = "Chen^Ping=陈^平"
     ds.ImageComments = "Dose 5 mGy; Doppler normal; Do Minh cooperative"
     ds.StudyDescription = "胸部平扫 陈平"
-    for token in (FAMILY, GIVEN, MIDDLE, f"{FAMILY}^{GIVEN}"):
-        t.found.pop(token, None)
+    t.drop(*PATIENT_NAME_TOKENS)
     t.add(NAME, "Do Minh", "陈平")
     return Case(
         "false_positive_short",
@@ -2263,8 +2245,7 @@ def _surname_is_anatomy() -> Case:
     ds.PatientName = "Brain^Alasdair"
     ds.StudyDescription = "MRI BRAIN WITHOUT CONTRAST"
     ds.ImageComments = "Alasdair Brain tolerated the MRI brain well; Mr Brain discharged"
-    for token in (FAMILY, GIVEN, MIDDLE, f"{FAMILY}^{GIVEN}"):
-        t.found.pop(token, None)
+    t.drop(*PATIENT_NAME_TOKENS)
     t.add(NAME, "Alasdair", "Alasdair Brain", "Mr Brain")
     return Case(
         "surname_is_anatomy",
@@ -2284,44 +2265,25 @@ def _study_image() -> Case:
 def _key_object(target_uid: str) -> Case:
     t = _Tokens()
     ds = _base("key_object", t, sop_class=KEY_OBJECT_SELECTION)
-    del ds.PixelData
-    for keyword in _IMAGE_KEYWORDS:
-        if keyword in ds:
-            delattr(ds, keyword)
+    _drop_pixels(ds)
     ds.Modality = "KO"
     ds.SeriesInstanceUID = SERIES_UID + ".98"
     ds.ValueType = "CONTAINER"
     ds.ConceptNameCodeSequence = [_code("113000", "DCM", "Of Interest")]
     image = Dataset()
     image.RelationshipType, image.ValueType = "CONTAINS", "IMAGE"
-    image.ReferencedSOPSequence = [Dataset()]
-    image.ReferencedSOPSequence[0].ReferencedSOPClassUID = CT_IMAGE
-    image.ReferencedSOPSequence[0].ReferencedSOPInstanceUID = target_uid
+    image.ReferencedSOPSequence = [_reference(CT_IMAGE, target_uid)]
     note = _text_item("Key Object Description", f"Shown to {FAMILY} family")
-    note.RelationshipType = "CONTAINS"
     ds.ContentSequence = [note, image]
-    ds.CurrentRequestedProcedureEvidenceSequence = [Dataset()]
-    evidence = ds.CurrentRequestedProcedureEvidenceSequence[0]
-    evidence.StudyInstanceUID = STUDY_UID
-    evidence.ReferencedSeriesSequence = [Dataset()]
-    evidence.ReferencedSeriesSequence[0].SeriesInstanceUID = SERIES_UID
-    evidence.ReferencedSeriesSequence[0].ReferencedSOPSequence = [Dataset()]
-    ref = evidence.ReferencedSeriesSequence[0].ReferencedSOPSequence[0]
-    ref.ReferencedSOPClassUID = CT_IMAGE
-    ref.ReferencedSOPInstanceUID = target_uid
-    ds.ReferencedImageSequence = [Dataset()]
-    ds.ReferencedImageSequence[0].ReferencedSOPClassUID = CT_IMAGE
-    ds.ReferencedImageSequence[0].ReferencedSOPInstanceUID = target_uid
+    ds.CurrentRequestedProcedureEvidenceSequence = [_evidence(target_uid)]
+    ds.ReferencedImageSequence = [_reference(CT_IMAGE, target_uid)]
     return Case("key_object", to_bytes(ds), t.found, "KOS referencing the image", "study1")
 
 
 def _presentation_state(target_uid: str) -> Case:
     t = _Tokens()
     ds = _base("presentation_state", t, sop_class=GSPS)
-    del ds.PixelData
-    for keyword in _IMAGE_KEYWORDS:
-        if keyword in ds:
-            delattr(ds, keyword)
+    _drop_pixels(ds)
     ds.Modality = "PR"
     ds.SeriesInstanceUID = SERIES_UID + ".97"
     ds.ContentLabel = "ANNOTATED"
@@ -2331,9 +2293,7 @@ def _presentation_state(target_uid: str) -> Case:
     ds.PresentationCreationTime = STUDY_TIME
     series = Dataset()
     series.SeriesInstanceUID = SERIES_UID
-    series.ReferencedImageSequence = [Dataset()]
-    series.ReferencedImageSequence[0].ReferencedSOPClassUID = CT_IMAGE
-    series.ReferencedImageSequence[0].ReferencedSOPInstanceUID = target_uid
+    series.ReferencedImageSequence = [_reference(CT_IMAGE, target_uid)]
     ds.ReferencedSeriesSequence = [series]
     text = Dataset()
     text.UnformattedTextValue = f"{FAMILY} lesion, Dr Trevithick, call {PHONE_NUMBER}"
@@ -2341,9 +2301,7 @@ def _presentation_state(target_uid: str) -> Case:
     annotation = Dataset()
     annotation.GraphicLayer = "LAYER1"
     annotation.TextObjectSequence = [text]
-    annotation.ReferencedImageSequence = [Dataset()]
-    annotation.ReferencedImageSequence[0].ReferencedSOPClassUID = CT_IMAGE
-    annotation.ReferencedImageSequence[0].ReferencedSOPInstanceUID = target_uid
+    annotation.ReferencedImageSequence = [_reference(CT_IMAGE, target_uid)]
     ds.GraphicAnnotationSequence = [annotation]
     ds.GraphicLayerSequence = [Dataset()]
     ds.GraphicLayerSequence[0].GraphicLayer = "LAYER1"
@@ -2363,10 +2321,7 @@ def _presentation_state(target_uid: str) -> Case:
 def _encapsulated_pdf() -> Case:
     t = _Tokens()
     ds = _base("encapsulated_pdf", t, sop_class=ENCAPSULATED_PDF)
-    del ds.PixelData
-    for keyword in _IMAGE_KEYWORDS:
-        if keyword in ds:
-            delattr(ds, keyword)
+    _drop_pixels(ds)
     ds.Modality = "DOC"
     ds.DocumentTitle = f"Referral letter {FAMILY}"
     ds.MIMETypeOfEncapsulatedDocument = "application/pdf"

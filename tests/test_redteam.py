@@ -36,11 +36,11 @@ from pydicom import config
 from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_dataset
-from pydicom.uid import UID, UID_dictionary
+from pydicom.uid import UID, MediaStorageDirectoryStorage, UID_dictionary
 from pydicom.valuerep import validate_value
 
 import redteam_corpus as corpus
-from leakscan import element_texts
+from leakscan import PIXEL_TAGS, element_texts
 from medveil.deid.engine import Deidentifier, DeidResult
 from medveil.deid.policy import PixelMode, Policy
 from medveil.deid.pseudonyms import Pseudonymizer
@@ -48,8 +48,6 @@ from medveil.errors import DeidentificationError
 from medveil.profiles.options import Option
 
 SECRET = b"redteam-secret-0123456789abcdef!"
-MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
-PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
 _CODECS = ("latin-1", "utf-8", "gb18030")
 _RAW_CODECS = ("gb2312", "utf-8", "latin-1", "gb18030", "gbk", "euc_kr", "shift_jis", "utf-16-le")
 
@@ -251,8 +249,8 @@ def _params(table: dict[tuple[str, str | None], str], *, must_release: bool = Fa
     return params
 
 
-def _input_texts(ds: Dataset) -> Iterator[str]:
-    """Decoded text of an input file, skipping elements pydicom cannot convert (bad VRs)."""
+def _input_elements(ds: Dataset) -> Iterator[pydicom.DataElement]:
+    """Every non-sequence element of an input, at any depth, but those with unreadable VRs."""
     for tag in list(ds.keys()):
         try:
             elem = ds[tag]
@@ -260,9 +258,15 @@ def _input_texts(ds: Dataset) -> Iterator[str]:
             continue
         if elem.VR == "SQ":
             for item in elem.value or []:
-                yield from _input_texts(item)
+                yield from _input_elements(item)
         else:
-            yield from _texts(elem)
+            yield elem
+
+
+def _input_texts(ds: Dataset) -> Iterator[str]:
+    """Decoded text of an input file."""
+    for elem in _input_elements(ds):
+        yield from _texts(elem)
 
 
 # -- tests ------------------------------------------------------------------------------------
@@ -341,7 +345,7 @@ def test_released_output_is_valid(case_name: str, label: str) -> None:
     if back is None:
         return  # refused or crashed: covered by the other tests
     assert back.PatientIdentityRemoved == "YES"
-    if back.file_meta.MediaStorageSOPClassUID == MEDIA_STORAGE_DIRECTORY:
+    if back.file_meta.MediaStorageSOPClassUID == MediaStorageDirectoryStorage:
         return  # a DICOMDIR has no instance UIDs of its own
     for keyword in ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID"):
         value = back.get(keyword)
@@ -351,8 +355,9 @@ def test_released_output_is_valid(case_name: str, label: str) -> None:
     assert "PatientID" in back and "PatientName" in back
     codes = [item.CodeValue for item in back.DeidentificationMethodCodeSequence]
     assert codes[0] == "113100"
-    assert ("113110" in codes) == (Option.RETAIN_UIDS in policy_named(label).options)
-    if Option.RETAIN_UIDS not in policy_named(label).options:
+    retain_uids = Option.RETAIN_UIDS in policy_named(label).options
+    assert ("113110" in codes) == retain_uids
+    if not retain_uids:
         assert back.SOPInstanceUID != read_input(corpus.case_named(case_name)).SOPInstanceUID
 
 
@@ -452,15 +457,8 @@ KNOWN_UID_SURVIVORS: frozenset[str] = frozenset()
 def _input_uids(ds: Dataset) -> set[str]:
     """Every UI value of the input that is not a UID defined by the standard."""
     found = set()
-    for tag in list(ds.keys()):
-        try:
-            elem = ds[tag]
-        except Exception:
-            continue
-        if elem.VR == "SQ":
-            for item in elem.value or []:
-                found |= _input_uids(item)
-        elif elem.VR == "UI" and elem.value and tag != 0x00020012:  # not the writer's own UID
+    for elem in _input_elements(ds):
+        if elem.VR == "UI" and elem.value and elem.tag != 0x00020012:  # not the writer's UID
             values = elem.value if type(elem.value).__name__ == "MultiValue" else [elem.value]
             found |= {str(v).strip("\0 ") for v in values if str(v) not in UID_dictionary}
     return found
@@ -474,7 +472,8 @@ def test_no_original_uid_survives(label: str) -> None:
         back = outcome(case.name, label).back
         if back is None:
             continue
-        uids = _input_uids(read_input(case)) | _input_uids(read_input(case).file_meta)
+        original = read_input(case)
+        uids = _input_uids(original) | _input_uids(original.file_meta)
         texts = " ".join(t for _, e in _elements(back) for t in _texts(e))
         if any(uid and uid in texts for uid in uids):
             survivors.add(case.name)
@@ -526,7 +525,7 @@ def test_dates_move_together() -> None:
             back = outcome(case.name, label).back
             if case.broken or back is None:
                 continue
-            before = {path: elem for path, elem in _elements(read_input(case))}
+            before = dict(_elements(read_input(case)))
             for path, elem in _elements(back):
                 old = before.get(path)
                 if elem.VR not in ("DA", "DT") or old is None or old.VR != elem.VR:
