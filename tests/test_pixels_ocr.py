@@ -444,3 +444,17 @@ def test_phi_still_readable_after_every_verification_round_refuses_the_file(
         clean_pixels(ds, mode=PixelMode.PHI, phi=_lexicon(ds))
     assert len(fills) == clean_module.VERIFY_ROUNDS  # the first fill and one per failed round
     assert ds.PixelData == before and "BurnedInAnnotation" not in ds
+
+
+def test_forget_drops_remembered_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After ``forget`` the same input runs the model again (what a timing loop needs)."""
+    ocr = OcrEngine()
+    calls: list[int] = []
+    detect = ocr._detect
+    monkeypatch.setattr(ocr, "_detect", lambda g, s: calls.append(1) or detect(g, s))
+    image = np.zeros((64, 128), np.uint8)
+    ocr.detect(image, 1.0)
+    ocr.detect(image, 1.0)
+    ocr.forget()
+    ocr.detect(image, 1.0)
+    assert len(calls) == 2

@@ -102,6 +102,13 @@ class OcrEngine:
         self._detected = _Memo(DETECT_MEMO)
         self._read_before = _Memo(READ_MEMO)
 
+    def forget(self) -> None:
+        """Drop every remembered answer (a benchmark that repeats one image measures the
+        models' work, not the memory's)."""
+        with self._lock:
+            self._detected = _Memo(DETECT_MEMO)
+            self._read_before = _Memo(READ_MEMO)
+
     def detect(self, gray: np.ndarray, scale: float) -> list[Box]:
         """Text line boxes in ``gray`` (uint8), run at ``scale`` x its size."""
         key = _Memo.key(gray, scale)
