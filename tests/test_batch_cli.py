@@ -524,3 +524,41 @@ def test_header_cut_inside_an_element_is_quarantined(
     assert reason in entries["cut.dcm"]["reason"]
     assert entries["rtplan_truncated.dcm"]["status"] == "quarantined"
     assert not output_files(out)
+
+
+def test_kept_uids_never_place_a_file_outside_out(medveil: Medveil, tmp_path: Path) -> None:
+    """``--option retain-uids`` keeps whatever the file holds: UIDs of ``..`` must not
+    make the study layout climb out of ``--out`` (here onto the input itself)."""
+    ds = pydicom.dcmread(pydicom_testfile("CT_small.dcm"))
+    ds.StudyInstanceUID = ds.SeriesInstanceUID = ".."
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = "1.2.3.4"
+    work = tmp_path / "work"
+    work.mkdir()
+    source = work / "1.2.3.4.dcm"
+    ds.save_as(source, enforce_file_format=True)
+    before = tree_digest(work)
+    out = work / "out"
+    result = medveil(
+        "deid", source, "--out", out, "--pixels", "off", "--option", "retain-uids"
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert tree_digest(work) == {**before, **{f"out/{k}": v for k, v in tree_digest(out).items()}}
+    (written,) = output_files(out)
+    assert written.relative_to(out).parts[1:] == ("__", "__", "1.2.3.4.dcm")
+
+
+@pytest.mark.parametrize("junk", [b"\x08\x00\x20\x00OB\x96S", b"\x08\x00\x20\x00XX\x01\x00ab"])
+def test_junk_that_starts_like_a_data_set_is_skipped(
+    medveil: Medveil, tmp_path: Path, junk: bytes
+) -> None:
+    """A few bytes that begin like a raw data set make pydicom raise odd errors
+    (struct.error, NotImplementedError): the file is skipped, the batch goes on."""
+    folder = input_folder(tmp_path, {"good.dcm": pydicom_testfile("CT_small.dcm")})
+    (folder / "junk.dcm").write_bytes(junk)
+    out, report_path = tmp_path / "out", tmp_path / "r.json"
+    result = medveil("deid", folder, "--out", out, "--pixels", "off", "--report", report_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    entries = {Path(f["input"]).name: f for f in read_report(report_path)["files"]}
+    assert entries["junk.dcm"]["status"] == "skipped"
+    assert entries["good.dcm"]["status"] == "ok"
+    assert len(output_files(out)) == 1

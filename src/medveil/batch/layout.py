@@ -45,19 +45,31 @@ def relative_output(
     because inventing one would silently merge or split series.
     """
     if layout is Layout.MIRROR:
-        return source
-    parts = [
-        _component("patient pseudonym", patient_pseudonym),
-        _component("StudyInstanceUID", deidentified.get("StudyInstanceUID")),
-        _component("SeriesInstanceUID", deidentified.get("SeriesInstanceUID")),
-        _component("SOPInstanceUID", deidentified.get("SOPInstanceUID")) + ".dcm",
-    ]
-    return PurePath(*parts)
+        relative = source
+    else:
+        relative = PurePath(
+            _component("patient pseudonym", patient_pseudonym),
+            _component("StudyInstanceUID", deidentified.get("StudyInstanceUID")),
+            _component("SeriesInstanceUID", deidentified.get("SeriesInstanceUID")),
+            _component("SOPInstanceUID", deidentified.get("SOPInstanceUID")) + ".dcm",
+        )
+    if relative.is_absolute() or any(part in ("", ".", "..") for part in relative.parts):
+        raise DeidentificationError("output path would leave --out")
+    return relative
 
 
 def _component(name: str, value: object) -> str:
-    """One path component; UIDs and pseudonyms are already safe, anything else is made so."""
+    """One path component; UIDs and pseudonyms are already safe, anything else is made so.
+
+    Leading dots become underscores: a kept UID of ``..`` (``--option retain-uids``
+    keeps whatever the file holds) must not climb out of ``--out``, and a hidden
+    name could pass for a staged ``.part`` file.
+
+    >>> _component("StudyInstanceUID", ".."), _component("SOPInstanceUID", "1.2/3 4")
+    ('__', '1.2_3_4')
+    """
     text = str(value or "").strip()
     if not text:
         raise DeidentificationError(f"cannot place file in study layout: {name} is empty")
-    return _UNSAFE.sub("_", text)
+    safe = _UNSAFE.sub("_", text)
+    return "_" * (len(safe) - len(safe.lstrip("."))) + safe.lstrip(".")
