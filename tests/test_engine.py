@@ -183,10 +183,37 @@ def test_retain_uids_keeps_every_uid() -> None:
     assert result.uid_map == {}
 
 
-def test_file_meta_application_titles_are_removed() -> None:
-    out = run(image()).dataset
-    assert "SourceApplicationEntityTitle" not in out.file_meta
+def test_file_meta_keeps_only_what_a_file_needs() -> None:
+    """Application titles, presentation addresses (host names, IP addresses), the RTV
+    source identifier, private information and elements no edition knows all go."""
+    ds = image()
+    meta = ds.file_meta
+    meta.SendingApplicationEntityTitle = "SMITH_WS"
+    meta.add_new(0x00020026, "UR", "dicom://pacs.st-mary.example:104")  # source address
+    meta.add_new(0x00020028, "UR", "10.20.30.40")  # receiving presentation address
+    meta.add_new(0x00020035, "OB", b"Smith^John")  # RTV source identifier
+    meta.add_new(0x00020099, "UN", b"MRN 778899")
+    meta.PrivateInformationCreatorUID = "1.2.3.4"
+    meta.PrivateInformation = b"Smith John"
+    out = run(ds).dataset
+    meta_tags = [0x00020002, 0x00020003, 0x00020010, 0x00020012, 0x00020013]  # no version in
+    assert sorted(out.file_meta.keys()) == meta_tags
     assert out.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
+
+
+def test_gate_refuses_a_meta_element_outside_the_allow_list() -> None:
+    ds = image()
+    result = run(ds)
+    engine = Deidentifier(Policy.preset_named("research"), Pseudonymizer(bytes(32)))
+    result.dataset.file_meta.add_new(0x00020026, "UR", "10.20.30.40")
+    with pytest.raises(DeidentificationError, match="should have been removed"):
+        verify(
+            original=ds,
+            output=result.dataset,
+            rules=engine.rules,
+            lexicon=result.lexicon,
+            generated={result.patient_pseudonym},
+        )
 
 
 # --- compound codes, dates, characteristics ------------------------------------------------------

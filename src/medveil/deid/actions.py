@@ -184,10 +184,17 @@ IDENTIFYING_UNLISTED: dict[int, str] = {
 # Overlay Description (60xx,0022) and Overlay Label (60xx,1500): free text like Overlay Comments.
 OVERLAY_TEXT_ELEMENTS = frozenset({0x0022, 0x1500})
 # The file meta group: its SOP instance UID gets the pseudonym of SOPInstanceUID (U unless
-# Retain UIDs), and these go (the engine writes them, the gate checks them): source, sending
-# and receiving application entity titles, private information creator UID and private data.
+# Retain UIDs); the group length, version, SOP class, transfer syntax and implementation (which
+# the engine replaces with medveil's) are kept, and everything else goes (the engine drops it,
+# the gate checks it): application entity titles, presentation addresses (host names, IP
+# addresses), the RTV source and flow identifiers, private information, elements no edition
+# of the standard has yet. The gate searches binary values of no other group, so the meta
+# group is an allow-list.
 MEDIA_STORAGE_SOP_INSTANCE_UID = 0x00020003
-META_REMOVED = frozenset({0x00020016, 0x00020017, 0x00020018, 0x00020100, 0x00020102})
+META_KEPT = frozenset(
+    {0x00020000, 0x00020001, 0x00020002, MEDIA_STORAGE_SOP_INSTANCE_UID, 0x00020010, 0x00020012}
+    | {0x00020013}
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,7 +69,7 @@ from medveil.deid.actions import (
     FREE_TEXT_VRS,
     FREE_TEXT_VRS_AND_LINKS,
     MEDIA_STORAGE_SOP_INSTANCE_UID,
-    META_REMOVED,
+    META_KEPT,
     TEXT_VRS,
     Rule,
     RuleBook,
@@ -299,7 +299,7 @@ class _Job:
         new = FileMetaDataset()
         for elem in meta:
             tag = int(elem.tag)
-            if tag in META_REMOVED:
+            if tag not in META_KEPT:
                 continue
             if tag == MEDIA_STORAGE_SOP_INSTANCE_UID and not self.rules.retain_uids:
                 new.add_new(tag, "UI", self._uid(str(elem.value)))

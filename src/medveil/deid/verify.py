@@ -52,7 +52,7 @@ from pydicom.multival import MultiValue
 from medveil.deid.actions import (
     DATE_VRS,
     MEDIA_STORAGE_SOP_INSTANCE_UID,
-    META_REMOVED,
+    META_KEPT,
     TEXT_VRS,
     Rule,
     RuleBook,
@@ -74,11 +74,9 @@ _LATIN_ONLY = re.compile(r"[\x00-\u024f\u1e00-\u1eff]*")
 _WORD = r"[0-9A-Za-z\u00c0-\u024f\u1e00-\u1eff]"
 _WORD_CHAR = re.compile(_WORD)
 _DIGIT = re.compile(r"\d")
-_META_RULES = {
-    MEDIA_STORAGE_SOP_INSTANCE_UID: Rule("U", "default"),
-    **{tag: Rule("X", "default") for tag in META_REMOVED},
-}
 _KEEP = Rule("K", "default")
+_REMOVE = Rule("X", "default")
+_PSEUDONYM = Rule("U", "default")
 
 
 class TermFinder:
@@ -195,9 +193,9 @@ class _Checker:
         self.generated = generated
 
     def meta_rule(self, tag: int) -> Rule:
-        if tag == MEDIA_STORAGE_SOP_INSTANCE_UID and self.rules.retain_uids:
-            return _KEEP
-        return _META_RULES.get(tag, _KEEP)
+        if tag == MEDIA_STORAGE_SOP_INSTANCE_UID:
+            return _KEEP if self.rules.retain_uids else _PSEUDONYM
+        return _KEEP if tag in META_KEPT else _REMOVE
 
     def rule(self, tag: int, vr: str) -> Rule:
         if (tag >> 16) & 1:
