@@ -417,6 +417,26 @@ def test_wrong_vr_is_corrected_by_the_dictionary() -> None:
     assert out.SOPInstanceUID == Pseudonymizer(SECRET).uid("1.2.826.0.1.99.1.1")
 
 
+def test_text_written_as_bytes_is_read_as_text() -> None:
+    """A writer that types text as OB (top level, or inside a sequence item read lazily)
+    must not hide it: the name reaches the lexicon, the descriptions get scrubbed."""
+    ds = image(StudyDescription="CT head Quillfeather")
+    del ds.PatientName
+    ds.add_new(0x00100010, "OB", b"Quillfeather^Zebulon")
+    code = item(CodeValue="P1", CodingSchemeDesignator="L")
+    code.add_new(0x00080104, "OB", b"CT head for Quillfeather Zebulon")  # CodeMeaning
+    ds.ProcedureCodeSequence = Sequence([code])
+    ds.add_new(0x00181030, "OB", b"Quillfeather protocol")  # ProtocolName
+    buffer = BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    source = pydicom.dcmread(BytesIO(buffer.getvalue()))
+    assert source.ProcedureCodeSequence[0][0x00080104].VR == "OB"  # as written
+    out = run(pydicom.dcmread(BytesIO(buffer.getvalue())), Policy.preset_named("research"))
+    assert out.dataset.StudyDescription == f"CT head {MARKER}"
+    assert out.dataset.ProcedureCodeSequence[0].CodeMeaning == f"CT head for {MARKER}"
+    assert out.dataset.ProtocolName == f"{MARKER} protocol"
+
+
 def test_file_meta_names_medveil_as_the_implementation() -> None:
     ds = image()
     ds.file_meta.ImplementationVersionName = "PID-778899"

@@ -115,6 +115,8 @@ _DATE_TIME_SHAPES = {
 _BLOB_LIMIT = 64 * 1024
 _KNOWN_VRS = frozenset(member.value for member in VR_)
 _STRING_VRS = TEXT_VRS | DATE_VRS | {"TM", "AS", "DS", "IS", "UI"}
+#: VRs a writer may give text it does not know how to type (unknown, or plain bytes).
+_TEXT_CARRIERS = frozenset({"UN", "OB", "OW"})
 _INTEGER_VRS = frozenset({"SL", "SS", "UL", "US", "SV", "UV", "IS"})
 _SECONDS_PER_DAY = 86400
 
@@ -652,6 +654,8 @@ def _shallow_tree(ds: Dataset) -> Dataset:
     elements = new._dict  # straight in: Dataset.__setitem__ would convert private elements
     for key in list(ds.keys()):
         elem = ds.get_item(key)
+        if isinstance(elem, RawDataElement) and _is_sequence(elem):
+            elem = ds[key]  # parsed now, so that its items get the same copy and VR repair
         if isinstance(elem, DataElement) and elem.VR == "SQ":
             items = [_shallow_tree(item) for item in elem.value]
             new.add(DataElement(elem.tag, "SQ", Sequence(items)))
@@ -662,11 +666,19 @@ def _shallow_tree(ds: Dataset) -> Dataset:
     return new
 
 
-def _with_dictionary_vr(raw: RawDataElement) -> RawDataElement:
-    """A raw public text element whose file gave it the wrong text VR (or UN) gets the dictionary's.
+def _is_sequence(raw: RawDataElement) -> bool:
+    """Whether pydicom will read a raw element as a sequence (as written, or a public
+    sequence written with implicit VR or as UN)."""
+    return raw.VR == "SQ" or (raw.VR in (None, "UN") and _dictionary_vr(int(raw.tag)) == "SQ")
 
-    A lossy converter may write PatientName as LO or a UID as SH; decoding it as what it
-    is puts the name in the lexicon and the UID through the UID rules. Raises
+
+def _with_dictionary_vr(raw: RawDataElement) -> RawDataElement:
+    """A raw public text element whose file gave it the wrong VR (another text VR, UN, or
+    the bytes VRs OB and OW) gets the dictionary's.
+
+    A lossy converter may write PatientName as LO, a UID as SH, or a description as OB;
+    decoding it as what it is puts the name in the lexicon, the UID through the UID rules
+    and the description through the scrubber (as bytes it would pass all three). Raises
     DeidentificationError on a VR code that does not exist: the parser has lost its
     place in the file, and whatever follows is unknown.
     """
@@ -676,7 +688,7 @@ def _with_dictionary_vr(raw: RawDataElement) -> RawDataElement:
     if vr not in _KNOWN_VRS:
         raise DeidentificationError(f"{raw.tag} has an invalid VR")
     tag = int(raw.tag)
-    if (tag >> 16) & 1 or vr not in _STRING_VRS | {"UN"}:
+    if (tag >> 16) & 1 or vr not in _STRING_VRS | _TEXT_CARRIERS:
         return raw
     expected = _dictionary_vr(tag)
     if expected != vr and expected in _STRING_VRS:
