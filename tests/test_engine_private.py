@@ -125,6 +125,33 @@ def test_safe_private_text_with_a_name_is_scrubbed() -> None:
     assert out.private_block(0x0009, "GEMS_IDEN_01")[0x01].value == f"GE for {MARKER}"
 
 
+@pytest.mark.parametrize(
+    ("name", "charset", "blob"),
+    [
+        ("Yamada^Tarou=山田^太郎", ["", "ISO 2022 IR 87"], "山田太郎".encode("shift_jis")),
+        ("Zhang^Weiming=张^伟明", "GB18030", "张伟明".encode("gb18030")),
+        ("Doe^Jane", None, "Jane Doe".encode("utf-16-le")),
+        ("Doe^Jane", None, b"annotation: Jane Doe"),
+    ],
+)
+def test_safe_private_blob_naming_the_patient_goes(
+    name: str, charset: str | list[str] | None, blob: bytes
+) -> None:
+    """A blob the KB keeps (Fuji's film annotation string) that holds the patient's name
+    in the encoding of the device's country is removed."""
+    ds = private_dataset()
+    ds.PatientName = name
+    if charset is not None:
+        ds.SpecificCharacterSet = charset
+    block = ds.private_block(0x0019, "FDMS 1.0", create=True)
+    block.add_new(0x90, "OB", blob)
+    clean = private_dataset()
+    clean.private_block(0x0019, "FDMS 1.0", create=True).add_new(0x90, "OB", b"L 45 kV")
+    assert run(clean, SAFE).dataset.private_block(0x0019, "FDMS 1.0")[0x90].value == b"L 45 kV"
+    out = run(_read_back(ds), SAFE).dataset
+    assert block.get_tag(0x90) not in out
+
+
 def test_private_override_keeps_without_the_option() -> None:
     policy = Policy(options=frozenset(), overrides=(Override(0x00211001, "K"),))
     out = run(private_dataset(), policy).dataset

@@ -115,6 +115,10 @@ _DATE_TIME_SHAPES = {
 _BLOB_LIMIT = 64 * 1024
 _KNOWN_VRS = frozenset(member.value for member in VR_)
 _STRING_VRS = TEXT_VRS | DATE_VRS | {"TM", "AS", "DS", "IS", "UI"}
+#: How text may sit inside a binary blob: Western, Unicode, Chinese, Japanese, Korean.
+_BLOB_CODECS = (
+    "latin-1", "utf-8", "utf-16-le", "utf-16-be", "gb18030", "shift_jis", "iso2022_jp", "euc_kr",
+)  # fmt: skip
 #: VRs a writer may give text it does not know how to type (unknown, or plain bytes).
 _TEXT_CARRIERS = frozenset({"UN", "OB", "OW"})
 _INTEGER_VRS = frozenset({"SL", "SS", "UL", "US", "SV", "UV", "IS"})
@@ -568,13 +572,13 @@ class _Job:
         return creator_tag
 
     def _bytes_name_someone(self, value: Any) -> bool:
-        """Whether a kept binary private value holds a lexicon term as Latin-1 or UTF-8 text
-        (vendors store whole headers in OB/UN blobs); such a value is removed."""
+        """Whether a kept binary private value holds a lexicon term as text in one of the
+        encodings devices write (vendors store whole headers, annotations included, in
+        OB/UN blobs, in the character set of the device's country); such a value is removed."""
         if self.terms is None or not isinstance(value, bytes):
             return False
         return any(
-            self.terms.search(value.decode(codec, errors="ignore"))
-            for codec in ("latin-1", "utf-8")
+            self.terms.search(value.decode(codec, errors="ignore")) for codec in _BLOB_CODECS
         )
 
     @cached_property
