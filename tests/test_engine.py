@@ -417,6 +417,32 @@ def test_wrong_vr_is_corrected_by_the_dictionary() -> None:
     assert out.SOPInstanceUID == Pseudonymizer(SECRET).uid("1.2.826.0.1.99.1.1")
 
 
+@pytest.mark.parametrize("preset", ["basic", "research"])
+def test_name_typed_into_a_code_string_is_replaced(preset: str) -> None:
+    ds = image(PatientName="Quillfeather^Zebulon", BodyPartExamined="ZEBULON")
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "QUILLFEATHER"]
+    ds.ScanOptions = "HELICAL_CT"
+    out = run(ds, Policy.preset_named(preset)).dataset
+    assert list(out.ImageType) == ["ORIGINAL", "PRIMARY", "ANONYMIZED"]
+    assert out.BodyPartExamined == "ANONYMIZED"
+    assert out.ScanOptions == "HELICAL_CT"  # no term: kept
+
+
+def test_gate_searches_code_strings() -> None:
+    ds = image(PatientName="Quillfeather^Zebulon")
+    result = run(ds)
+    result.dataset.ImageType = ["ORIGINAL", "QUILLFEATHER"]
+    engine = Deidentifier(Policy.preset_named("research"), Pseudonymizer(bytes(32)))
+    with pytest.raises(DeidentificationError, match="ImageType contains an identifying term"):
+        verify(
+            original=ds,
+            output=result.dataset,
+            rules=engine.rules,
+            lexicon=result.lexicon,
+            generated={result.patient_pseudonym},
+        )
+
+
 def test_text_written_as_bytes_is_read_as_text() -> None:
     """A writer that types text as OB (top level, or inside a sequence item read lazily)
     must not hide it: the name reaches the lexicon, the descriptions get scrubbed."""

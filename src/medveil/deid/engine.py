@@ -345,7 +345,13 @@ class _Job:
         safety net that lets a file with a name in an attribute PS3.15 does not list be
         released clean; it also catches an accession number used as a local CodeValue), or
         PHI a pattern finds (an e-mail address, a phone number, a date unless dates are
-        kept; code values excepted)."""
+        kept; code values excepted). A code string only counts when it holds a term: its
+        values are defined terms, so a name there (``ImageType`` ``ORIGINAL\\SMITH``) is
+        typed in by someone, whereas patterns would mistake codes for PHI."""
+        if vr == "CS":
+            return self.terms is not None and any(
+                self.terms.search(text) for text in text_values(src[tag].value)
+            )
         if vr not in FREE_TEXT_VRS_AND_LINKS:
             return False
         if scrub and vr in FREE_TEXT_VRS and tag not in CODE_TAGS:
@@ -395,13 +401,16 @@ class _Job:
 
     def _keep(self, rule: Rule, tag: int, vr: str, src: Dataset, out: Dataset) -> None:
         """K, with the checks a kept value still gets: dates and times must be valid, ages
-        are capped, characteristics and small binary values must not hold lexicon terms."""
+        are capped, characteristics, code strings and small binary values must not hold
+        lexicon terms."""
         raw = src.get_item(tag)
         if vr in DATE_VRS or vr == "TM":
             out.add_new(tag, vr, _map_text(src[tag].value, lambda v: _valid_or_empty(v, vr)))
         elif tag == PATIENT_AGE:
             out.add_new(tag, vr, _map_text(src[tag].value, _cap_age_or_empty))
-        elif rule.source == "rtnPatCharsOpt" and self._needs_cleaning(
+        elif (
+            rule.source == "rtnPatCharsOpt" or (vr == "CS" and not rule.retained_on_request)
+        ) and self._needs_cleaning(
             src,
             tag,
             vr,
@@ -490,7 +499,7 @@ class _Job:
                 out.add_new(tag, vr, shifted)
         elif vr in TEXT_VRS and tag >> 24 in (0x50, 0x60):
             out.add_new(tag, vr, _empty(vr))  # overlay/curve labels: names no lexicon has
-        elif vr in TEXT_VRS:
+        elif vr in TEXT_VRS or vr == "CS":
             out.add_new(tag, vr, _map_text(value, lambda v: self._clean_text(v, vr)))
         elif vr == "UI":
             out.add_new(tag, vr, self._uid_value(elem))
@@ -659,7 +668,10 @@ def _shallow_tree(ds: Dataset) -> Dataset:
     for key in list(ds.keys()):
         elem = ds.get_item(key)
         if isinstance(elem, RawDataElement) and _is_sequence(elem):
-            elem = ds[key]  # parsed now, so that its items get the same copy and VR repair
+            # parsed here (in the copy: the input keeps its raw element), so that its items
+            # get the same copy and VR repair as the items pydicom had parsed already
+            elements[key] = elem
+            elem = new[key]
         if isinstance(elem, DataElement) and elem.VR == "SQ":
             items = [_shallow_tree(item) for item in elem.value]
             new.add(DataElement(elem.tag, "SQ", Sequence(items)))

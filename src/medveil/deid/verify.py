@@ -17,10 +17,12 @@ item at any depth) next to the original and raises
    (identifiers match anywhere, see :class:`TermFinder`). Not searched:
    values produced by the engine itself (pseudonyms); values kept because a
    Retain option or an override asked for them (keeping them was the
-   request); code strings (CS) and product descriptors
-   (:data:`NOT_PERSONAL_KEYWORDS`: manufacturer, model, software versions),
-   which name a product, never a person, and would otherwise quarantine every
-   file of a site whose institution shares a word with its scanner's vendor.
+   request); product descriptors (:data:`NOT_PERSONAL_KEYWORDS`: manufacturer,
+   model, software versions), which name a product, never a person, and would
+   otherwise quarantine every file of a site whose institution shares a word
+   with its scanner's vendor. Code strings are searched: the engine replaces
+   a CS value that holds a term (a name typed into ``ImageType``) with the
+   dummy, so one found here is a value it missed.
 
 The error message names the attribute and the reason, never the value.
 
@@ -68,7 +70,7 @@ MIN_TERM_LENGTH = 3  # for Latin-script terms
 # encoding artefacts, never content, and they would hide a term from a search.
 ISO2022_ESCAPE = re.compile(r"\x1b[\x20-\x2f]*[\x30-\x7e]")
 GLUED_ID_LENGTH = 6
-_SEARCHED_VRS = (TEXT_VRS | DATE_VRS | {"TM", "AS"}) - {"UI", "CS"}
+_SEARCHED_VRS = (TEXT_VRS | DATE_VRS | {"TM", "AS", "CS"}) - {"UI"}
 NOT_PERSONAL_KEYWORDS = frozenset({"Manufacturer", "ManufacturerModelName", "SoftwareVersions"})
 _LATIN_ONLY = re.compile(r"[\x00-\u024f\u1e00-\u1eff]*")
 _WORD = r"[0-9A-Za-z\u00c0-\u024f\u1e00-\u1eff]"
