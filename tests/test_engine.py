@@ -366,6 +366,21 @@ def test_junk_in_kept_values_is_dropped() -> None:
     assert 0x0008041B not in out
 
 
+def test_numeric_arrays_that_spell_an_id_keep_their_data() -> None:
+    """A 12-bit identity LUT read as UTF-16 holds "0123456789", a descending palette as
+    Latin-1 holds "99887766": lookup tables are numbers, not text, and lose no data."""
+    identity = item(LUTDescriptor=[4096, 0, 16], ModalityLUTType="US")
+    identity.add_new(0x00283006, "OW", np.arange(4096, dtype="<u2").tobytes())  # LUTData
+    ds = image(PatientID="123456", AccessionNumber="99887766")
+    ds.ModalityLUTSequence = Sequence([identity])
+    palette = np.linspace(65535, 0, 256).astype("<u2").tobytes()
+    assert b"99887766" in palette
+    ds.add_new(0x00281201, "OW", palette)  # RedPaletteColorLookupTableData
+    out = run(ds, Policy.preset_named("research")).dataset
+    assert out.ModalityLUTSequence[0][0x00283006].value == identity[0x00283006].value
+    assert out[0x00281201].value == palette
+
+
 @pytest.mark.parametrize("tag", sorted(IDENTIFYING_UNLISTED))
 def test_identifying_attributes_the_table_misses(tag: int) -> None:
     vr = dictionary_VR(tag)

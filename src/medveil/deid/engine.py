@@ -115,6 +115,10 @@ _DATE_TIME_SHAPES = {
 _BLOB_LIMIT = 64 * 1024
 _KNOWN_VRS = frozenset(member.value for member in VR_)
 _STRING_VRS = TEXT_VRS | DATE_VRS | {"TM", "AS", "DS", "IS", "UI"}
+#: Public binary VRs searched for names as text. Not OW, OF and the like: public words and
+#: floats are numbers (LUTs, palettes, waveforms), whose bytes spell a digit-run ID by chance
+#: (a 12-bit identity LUT read as UTF-16 holds "0123456789") and must not lose their data.
+_BLOB_VRS = frozenset({"OB", "UN"})
 #: How text may sit inside a binary blob: Western, Unicode, Chinese, Japanese, Korean.
 _BLOB_CODECS = (
     "latin-1", "utf-8", "utf-16-le", "utf-16-be", "gb18030", "shift_jis", "iso2022_jp", "euc_kr",
@@ -418,7 +422,7 @@ class _Job:
             patterns=False,  # a characteristic may cite a URL or a date
         ):
             self._clean(tag, vr, src[tag], out)
-        elif vr in BINARY_UNIT and _small_blob(tag, raw) and self._bytes_name_someone(raw.value):
+        elif vr in _BLOB_VRS and _small_blob(tag, raw) and self._bytes_name_someone(raw.value):
             return
         else:
             _put(out, _copy(raw))
