@@ -562,3 +562,73 @@ def test_junk_that_starts_like_a_data_set_is_skipped(
     assert entries["junk.dcm"]["status"] == "skipped"
     assert entries["good.dcm"]["status"] == "ok"
     assert len(output_files(out)) == 1
+
+
+def _encapsulated_secondary_capture(folder: Path, name: str, syntax: str, frame: bytes) -> Path:
+    """A small data set whose one fragment is ``frame``, declared in ``syntax`` (written
+    through a same-length placeholder: pydicom refuses the syntaxes it does not know)."""
+    from pydicom.encaps import encapsulate
+
+    ds = pydicom.dcmread(pydicom_testfile("SC_rgb_jpeg_dcmtk.dcm"))
+    ds.PatientName, ds.PatientID = "Quillfeather^Zebulon", "QX99182736"
+    ds.NumberOfFrames = 1
+    # the value as written: padded to an even length with a NUL
+    placeholder = "1.2.840.10008.1.2.4.100" if len(syntax) % 2 else "1.2.840.10008.1.2.4.50"
+    ds.file_meta.TransferSyntaxUID = placeholder
+    ds.PixelData = encapsulate([frame])
+    path = folder / name
+    ds.save_as(path, enforce_file_format=True)
+    same_length = syntax.encode().ljust(len(placeholder) + len(placeholder) % 2, b"\0")
+    padded = placeholder.encode().ljust(len(same_length), b"\0")
+    path.write_bytes(path.read_bytes().replace(padded, same_length, 1))
+    return path
+
+
+@pytest.mark.parametrize(
+    "syntax", ["1.2.840.10008.1.2.4.110", "1.2.840.10008.1.2.4.112", "1.2.840.10008.1.2.8.1"]
+)
+def test_transfer_syntaxes_newer_than_pydicom(
+    medveil: Medveil, tmp_path: Path, syntax: str
+) -> None:
+    """JPEG XL and Deflated Image Frame Compression: written with --pixels off (pydicom
+    refused to write them: every file was quarantined); the pixel step, which cannot
+    decode them, quarantines with a reason that names the syntax."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    _encapsulated_secondary_capture(folder, "new.dcm", syntax, b"\xff\x0a" + bytes(30))
+    for pixels in ("off", "phi"):
+        out, report_path = tmp_path / f"out-{pixels}", tmp_path / f"{pixels}.json"
+        medveil("deid", folder, "--out", out, "--report", report_path, "--pixels", pixels)
+        (entry,) = read_report(report_path)["files"]
+        if pixels == "off":
+            assert entry["status"] == "ok", entry["reason"]
+            (written,) = output_files(out)
+            assert pydicom.dcmread(written).file_meta.TransferSyntaxUID == syntax
+        else:
+            assert entry["status"] == "quarantined"
+            assert "cannot decode pixel data" in entry["reason"] and syntax in entry["reason"]
+
+
+def test_video_container_metadata_never_reaches_the_output(
+    medveil: Medveil, tmp_path: Path
+) -> None:
+    """An MP4 stream's title box (udta/©nam) naming the patient, --pixels off: the box is
+    turned into zeros in place, so the output holds neither the name nor the MRN."""
+
+    def box(kind: bytes, payload: bytes) -> bytes:
+        return (8 + len(payload)).to_bytes(4, "big") + kind + payload
+
+    title = box(b"udta", box(b"\xa9nam", b"Quillfeather Zebulon QX99182736"))
+    mp4 = box(b"ftyp", b"isom\0\0\2\0isomavc1") + box(b"moov", title) + box(b"mdat", bytes(64))
+    folder = tmp_path / "in"
+    folder.mkdir()
+    _encapsulated_secondary_capture(folder, "video.dcm", "1.2.840.10008.1.2.4.102", mp4)
+    out, report_path = tmp_path / "out", tmp_path / "r.json"
+    result = medveil("deid", folder, "--out", out, "--report", report_path, "--pixels", "off")
+    assert result.returncode == 0, result.stdout + result.stderr
+    (written,) = output_files(out)
+    data = written.read_bytes()
+    assert b"Quillfeather" not in data and b"QX99182736" not in data
+    assert len(pydicom.dcmread(written).PixelData) == len(
+        pydicom.dcmread(folder / "video.dcm").PixelData
+    )

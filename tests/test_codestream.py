@@ -6,6 +6,7 @@ import copy
 import struct
 from collections.abc import Callable
 from io import BytesIO
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -21,9 +22,12 @@ from medveil.batch.reader import PixelSpan, span_contains
 from medveil.deid.codestream import (
     HINT_OVERLAP,
     metadata_hint,
+    strip_annex_b,
+    strip_bmff,
     strip_codestream_metadata,
     strip_j2k,
     strip_jpeg,
+    strip_jxl,
 )
 from medveil.deid.engine import Deidentifier
 from medveil.deid.policy import PixelMode, Policy
@@ -388,3 +392,249 @@ def test_batch_pixels_off_keeps_fast_path_for_clean_jpeg(
     written = [p for p in out.rglob("*") if p.is_file() and p.suffix == ".dcm"]
     assert len(written) == 1
     assert pydicom.dcmread(written[0]).PixelData == ds.PixelData
+
+
+# -- JPEG XL -----------------------------------------------------------------------------------
+
+JXL_CODESTREAM = b"\xff\x0a" + bytes(range(1, 31))  # a bare codestream (signature FF0A)
+JXL_SIGNATURE = b"\x00\x00\x00\x0cJXL \r\n\x87\n"
+
+
+def _box(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">L", 8 + len(payload)) + kind + payload
+
+
+def _jxl_container(*metadata: bytes) -> bytes:
+    return JXL_SIGNATURE + _box(b"ftyp", b"jxl \x00\x00\x00\x00jxl ") + b"".join(metadata)
+
+
+def test_jxl_bare_codestream_untouched() -> None:
+    assert strip_jxl(JXL_CODESTREAM) == (JXL_CODESTREAM, 0)
+
+
+def test_jxl_container_metadata_boxes_removed() -> None:
+    jxlc = _box(b"jxlc", JXL_CODESTREAM)
+    parts = _box(b"jxlp", b"\x00\x00\x00\x00" + JXL_CODESTREAM[:10])
+    dirty = _jxl_container(
+        _box(b"Exif", b"\x00\x00\x00\x00II*\x00" + PHI),
+        _box(b"xml ", PHI),
+        _box(b"jumb", _box(b"jumd", PHI)),
+        _box(b"brob", b"Exif" + PHI),  # brotli-compressed: cannot be read, goes anyway
+        _box(b"zzzz", PHI),  # unknown: decoders ignore it
+        jxlc,
+        parts,
+    )
+    stripped, removed = strip_jxl(dirty + b"\x00")
+    assert removed == 5
+    assert stripped == _jxl_container(jxlc, parts) + b"\x00"
+
+
+def test_jxl_reconstruction_data_refused() -> None:
+    dirty = _jxl_container(_box(b"jbrd", PHI), _box(b"jxlc", JXL_CODESTREAM))
+    with pytest.raises(DeidentificationError, match="jbrd"):
+        strip_jxl(dirty)
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [b"\xff\xd8\xff\xe0", JXL_SIGNATURE + b"\x00\x00\x00\x40ftyp"],
+    ids=["JPEG in a JPEG XL syntax", "box past the end"],
+)
+def test_jxl_malformed_refused(frame: bytes) -> None:
+    with pytest.raises(DeidentificationError):
+        strip_jxl(frame)
+
+
+def test_jxl_dataset_and_hint() -> None:
+    ds = _video_dataset("1.2.840.10008.1.2.4.110", [_jxl_container(_box(b"xml ", PHI))])
+    ds.NumberOfFrames = 1
+    pattern = metadata_hint("1.2.840.10008.1.2.4.110")
+    assert pattern is not None and pattern.search(ds.PixelData)
+    assert not pattern.search(encapsulate([JXL_CODESTREAM]))
+    assert strip_codestream_metadata(ds) == 1
+    assert PHI not in ds.PixelData
+
+
+# -- MPEG video ---------------------------------------------------------------------------------
+
+MPEG4 = "1.2.840.10008.1.2.4.102"  # MPEG-4 AVC/H.264 High Profile / Level 4.1
+HEVC = "1.2.840.10008.1.2.4.107"
+MPEG2 = "1.2.840.10008.1.2.4.100"
+MEDIA = b"\x00\x00\x00\x01\x65" + bytes(range(200, 250))  # the coded samples in mdat
+
+
+def _full_box(kind: bytes, payload: bytes) -> bytes:
+    return _box(kind, b"\x00\x00\x00\x00" + payload)
+
+
+def _visual_entry(name: bytes, *children: bytes) -> bytes:
+    fields = bytes(6) + b"\x00\x01" + bytes(16) + struct.pack(">HH", 4, 4)
+    fields += struct.pack(">LLLH", 0x480000, 0x480000, 0, 1)
+    fields += bytes([len(name)]) + name.ljust(31, b"\x00") + b"\x00\x18\xff\xff"
+    return _box(b"avc1", fields + b"".join(children))
+
+
+def _mp4(handler: bytes = b"vide", mdat_first: bool = False) -> tuple[bytes, int]:
+    """An MP4 file with PHI in every box that may hold text; and where its sample lies."""
+    avcc = _box(b"avcC", b"\x01\x64\x00\x1f\xff\xe1\x00\x04\x67\x64\x00\x1f\x01\x00\x02\x68\xee")
+    stsd = _full_box(
+        b"stsd", struct.pack(">L", 1) + _visual_entry(PHI[:31], avcc, _box(b"uuid", PHI))
+    )
+
+    def stbl(chunk_offset: int) -> bytes:
+        stco = _full_box(b"stco", struct.pack(">LL", 1, chunk_offset))
+        stsz = _full_box(b"stsz", struct.pack(">LLL", 0, 1, len(MEDIA)))
+        return _box(b"stbl", stsd + stco + stsz)
+
+    def moov(chunk_offset: int) -> bytes:
+        hdlr = _full_box(b"hdlr", bytes(4) + handler + bytes(12) + PHI + b"\x00")
+        url = _full_box(b"url ", PHI)
+        dinf = _box(b"dinf", _full_box(b"dref", struct.pack(">L", 1) + url))
+        minf = _box(b"minf", _full_box(b"vmhd", bytes(8)) + dinf + stbl(chunk_offset))
+        mdia = _box(b"mdia", _full_box(b"mdhd", bytes(20)) + hdlr + minf)
+        udta = _box(b"udta", _box(b"\xa9nam", PHI) + bytes(4))
+        meta = _full_box(b"meta", _box(b"ilst", _box(b"\xa9ART", _box(b"data", PHI))))
+        trak = _box(b"trak", _full_box(b"tkhd", bytes(80)) + mdia + udta)
+        return _box(b"moov", _full_box(b"mvhd", bytes(96)) + trak + udta + meta)
+
+    ftyp = _box(b"ftyp", b"isom\x00\x00\x02\x00isomiso2avc1mp41")
+    mdat = _box(b"mdat", MEDIA)
+    top_uuid = _box(b"uuid", bytes(16) + PHI)
+    if mdat_first:
+        offset = len(ftyp) + 8
+        return ftyp + mdat + moov(offset) + top_uuid, offset
+    head = ftyp + moov(0) + top_uuid
+    return ftyp + moov(len(head) + 8) + top_uuid + mdat, len(head) + 8
+
+
+def _video_dataset(syntax: str, fragments: list[bytes], has_bot: bool = True) -> Dataset:
+    """A data set whose fragments are given as they are (video: one stream in all)."""
+    ds = Dataset()
+    ds.file_meta = pydicom.dataset.FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = syntax
+    ds.NumberOfFrames = 30
+    items = b"".join(
+        b"\xfe\xff\x00\xe0" + struct.pack("<L", len(f) + len(f) % 2) + f + b"\x00" * (len(f) % 2)
+        for f in fragments
+    )
+    bot = b"\xfe\xff\x00\xe0" + (b"\x04\x00\x00\x00" + bytes(4) if has_bot else bytes(4))
+    ds.PixelData = bot + items
+    return ds
+
+
+def _chunk(stream: bytes, offset: int) -> bytes:
+    return stream[offset : offset + len(MEDIA)]
+
+
+@pytest.mark.parametrize("mdat_first", [False, True])
+def test_mp4_metadata_neutralised_offsets_kept(mdat_first: bool) -> None:
+    dirty, offset = _mp4(mdat_first=mdat_first)
+    assert dirty.count(PHI[:31]) == 8 and _chunk(dirty, offset) == MEDIA
+    clean, removed = strip_bmff(dirty)
+    assert PHI[:31] not in clean
+    assert removed == 8  # hdlr and url names, compressor name, uuid x2, udta x2, meta
+    assert len(clean) == len(dirty)
+    assert _chunk(clean, offset) == MEDIA  # stco still points at the sample
+    assert struct.pack(">LL", 1, offset) in clean
+    for kind in (b"udta", b"meta", b"uuid", b"\xa9nam"):
+        assert kind not in clean
+    for kind in (b"ftyp", b"moov", b"mvhd", b"trak", b"stsd", b"avcC", b"stco", b"mdat"):
+        assert kind in clean
+    assert strip_bmff(clean) == (clean, 0)
+
+
+@pytest.mark.parametrize("handler", [b"text", b"sbtl", b"meta", b"subt"])
+def test_mp4_text_track_refused(handler: bytes) -> None:
+    with pytest.raises(DeidentificationError, match="samples may be text"):
+        strip_bmff(_mp4(handler)[0])
+
+
+def _nal(header: bytes, payload: bytes, zero_byte: bool = True) -> bytes:
+    return (b"\x00" if zero_byte else b"") + b"\x00\x00\x01" + header + payload
+
+
+@pytest.mark.parametrize(
+    ("syntax", "keep", "drop"),
+    [
+        # H.264: AUD, SPS, PPS, IDR slice kept; SEI (6) dropped
+        (MPEG4, [b"\x09\xf0", b"\x67\x64\x00\x1f", b"\x68\xee\x3c\x80", b"\x65\x88\x84"], b"\x06"),
+        # HEVC: AUD, VPS, IDR kept; prefix SEI (39) and suffix SEI (40) dropped
+        (HEVC, [b"\x46\x01\x50", b"\x40\x01\x0c", b"\x26\x01\xaf"], b"\x4e\x01"),
+        (HEVC, [b"\x46\x01\x50", b"\x26\x01\xaf"], b"\x50\x01"),
+        # MPEG-2: sequence header, GOP, picture, slice kept; user data (B2) dropped
+        (MPEG2, [b"\xb3\x01\x40\xf0", b"\xb8\x00\x08", b"\x00\x00\x0f", b"\x01\x13\xf8"], b"\xb2"),
+    ],
+)
+def test_annex_b_text_units_removed(syntax: str, keep: list[bytes], drop: bytes) -> None:
+    units = [_nal(h, b"\x11\x22") for h in keep]
+    dirty = units[0] + _nal(drop, PHI) + b"".join(units[1:]) + _nal(drop, PHI, False) + b"\x00"
+    stripped, removed = strip_annex_b(dirty, syntax)
+    assert removed == 2
+    assert stripped == b"".join(units)  # the pad went with the last unit
+    ds = _video_dataset(syntax, [dirty[:20], dirty[20:]], has_bot=False)
+    assert strip_codestream_metadata(ds) == 2
+    assert PHI not in ds.PixelData
+    frames = list(pydicom.encaps.generate_fragments(ds.PixelData[8:]))
+    assert len(frames) == 2 and b"".join(frames).rstrip(b"\x00") == stripped.rstrip(b"\x00")
+
+
+def test_annex_b_zero_byte_of_the_next_unit_kept() -> None:
+    """SEI before the first slice: the slice keeps its 4-byte start code (zero_byte)."""
+    sei, slice_ = _nal(b"\x06", PHI + b"\x80", True), _nal(b"\x65", b"\x88", True)
+    stripped, _ = strip_annex_b(_nal(b"\x09", b"\xf0") + sei + slice_, MPEG4)
+    assert stripped.endswith(b"\x00\x00\x00\x01\x65\x88")
+
+
+@pytest.mark.parametrize(
+    ("syntax", "stream", "reason"),
+    [
+        (MPEG4, b"\x47\x40\x00\x10" + PHI, "transport stream"),
+        (MPEG2, b"\x00\x00\x01\xba\x44" + PHI, "program stream"),
+        (MPEG4, b"\x00\x00\x01\xe0\x00\x10" + PHI, "NAL unit header"),
+        (MPEG4, PHI, "neither"),
+        (MPEG4, b"\x00\x00\x00\x30moov" + PHI, "box length"),
+    ],
+)
+def test_video_containers_not_checked_are_refused(syntax: str, stream: bytes, reason: str) -> None:
+    with pytest.raises(DeidentificationError, match=reason):
+        strip_codestream_metadata(_video_dataset(syntax, [stream]))
+
+
+def test_mp4_across_fragments_rewritten_in_place() -> None:
+    """Thirty frames, one stream in three fragments: every fragment keeps its length."""
+    dirty, _ = _mp4()
+    cut = [0, 50, 130, len(dirty)]
+    ds = _video_dataset(MPEG4, [dirty[a:b] for a, b in pairwise(cut)])
+    before = ds.PixelData
+    assert strip_codestream_metadata(ds) == 8
+    assert len(ds.PixelData) == len(before)
+    assert PHI[:31] not in ds.PixelData
+    stream = b"".join(pydicom.encaps.generate_fragments(ds.PixelData[12:]))
+    assert stream[: len(dirty)] == strip_bmff(dirty)[0]
+
+
+def test_video_hint_always_reads_in_full() -> None:
+    for syntax in (MPEG4, HEVC, MPEG2, "1.2.840.10008.1.2.4.102.1"):
+        pattern = metadata_hint(syntax)
+        assert pattern is not None and pattern.search(b"\x00")
+
+
+def test_batch_pixels_off_neutralises_mp4_metadata(tmp_path: Path) -> None:
+    from medveil.batch.discover import discover
+    from medveil.batch.runner import BatchRunner, RunConfig
+
+    source = tmp_path / "in"
+    source.mkdir()
+    dirty, _ = _mp4()
+    ds = _load("SC_rgb_jpeg_dcmtk.dcm")
+    ds.file_meta.TransferSyntaxUID = MPEG4
+    ds.NumberOfFrames = 1
+    ds.PixelData = encapsulate([dirty])
+    ds.save_as(source / "video.dcm")
+    policy = Policy(options=Policy.preset_named("basic").options, pixels=PixelMode.OFF)
+    out = tmp_path / "out"
+    BatchRunner(RunConfig(policy=policy, secret=b"s" * 32, out=out), []).run(discover([source]))
+    (written,) = [p for p in out.rglob("*") if p.is_file() and p.suffix == ".dcm"]
+    data = written.read_bytes()
+    assert PHI[:31] not in data
+    assert pydicom.dcmread(written).PixelData == encapsulate([strip_bmff(dirty)[0]])

@@ -29,6 +29,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.encaps import encapsulate
 from pydicom.filebase import DicomIO
 from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag
@@ -505,3 +506,51 @@ def test_stage_dataset_falls_back_to_pydicom(tmp_path: Path) -> None:
     ds.StudyDescription = "deflated"
     ds.preamble = CLEAN_PREAMBLE
     assert staged_bytes(ds, tmp_path) == pydicom_bytes(copy.deepcopy(ds))
+
+
+# -- transfer syntaxes newer than pydicom ---------------------------------------------------------
+
+#: Each newer syntax and a compressed one pydicom knows, written with as many bytes.
+NEWER_AND_KNOWN = [
+    ("1.2.840.10008.1.2.4.110", "1.2.840.10008.1.2.4.100"),  # JPEG XL lossless; MPEG-2
+    ("1.2.840.10008.1.2.4.111", "1.2.840.10008.1.2.4.100"),
+    ("1.2.840.10008.1.2.4.112", "1.2.840.10008.1.2.4.100"),
+    ("1.2.840.10008.1.2.8.1", "1.2.840.10008.1.2.4.50"),  # Deflated Image Frame; JPEG
+]
+
+
+def encapsulated_file(syntax: str) -> Dataset:
+    ds = new_file(syntax)
+    ds.PatientName = "Doe^Jane"
+    ds.Rows = ds.Columns = 4
+    ds.PixelData = encapsulate([b"\xff\x0a" + bytes(30)])
+    return ds
+
+
+@pytest.mark.parametrize(("newer", "known"), NEWER_AND_KNOWN)
+def test_newer_syntaxes_written_like_a_compressed_one(newer: str, known: str) -> None:
+    """pydicom refuses them ("not a valid transfer syntax"); they are explicit VR little
+    endian, pixel data encapsulated (undefined length), as every compressed syntax."""
+    with pytest.raises(ValueError, match="not a valid transfer syntax"):
+        pydicom_bytes(encapsulated_file(newer))
+    ds = encapsulated_file(newer)
+    ds.preamble = CLEAN_PREAMBLE
+    expected = pydicom_bytes(encapsulated_file(known))
+    same_length = newer.encode().ljust(len(known), b"\0")  # UIDs are padded with a NUL
+    assert encode_file(ds) == expected.replace(known.encode(), same_length)
+    assert ds["PixelData"].is_undefined_length
+
+
+@pytest.mark.parametrize(("newer", "known"), NEWER_AND_KNOWN)
+def test_newer_syntax_stored_as_declared(newer: str, known: str, tmp_path: Path) -> None:
+    """The reader compares how a file is written with what its newer syntax declares."""
+    from medveil.batch.reader import stored_as_declared
+
+    path = tmp_path / "x.dcm"
+    path.write_bytes(encode_file(encapsulated_file(newer)))
+    assert stored_as_declared(read(path, header_only=True))
+    implicit = BytesIO()
+    pydicom.dcmwrite(
+        implicit, new_file(newer), implicit_vr=True, little_endian=True, force_encoding=True
+    )
+    assert not stored_as_declared(read(implicit.getvalue(), header_only=True))

@@ -39,6 +39,12 @@ The fallback rule has two levels:
   caller then uses ``ds.save_as(fh, enforce_file_format=True)``, which writes or
   raises as it always did.
 
+One exception to "pydicom's exact output": the public transfer syntaxes added to
+the standard after the pydicom release in use (:data:`NEWER_ENCAPSULATED_SYNTAXES`)
+are refused by ``save_as`` as "not a valid transfer syntax", which would quarantine
+every such file. They are explicit VR little endian with encapsulated pixel data,
+as every compressed syntax is, and are written as pydicom writes those.
+
 Handled value types: ``str`` and lists of ``str`` for the string VRs, pydicom's
 DA/DT/TM objects read from a file (their ``original_string``), IS/DS values
 (``original_string`` or ``str``, as pydicom), :class:`~pydicom.valuerep.PersonName`
@@ -69,7 +75,13 @@ from pydicom.tag import _LUT_DESCRIPTOR_TAGS, BaseTag, tag_in_exception
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID, DeflatedExplicitVRLittleEndian
 from pydicom.valuerep import AMBIGUOUS_VR, EXPLICIT_VR_LENGTH_32, PersonName
 
-__all__ = ["UnsupportedEncoding", "encode_file"]
+__all__ = [
+    "NEWER_ENCAPSULATED_SYNTAXES",
+    "SyntaxEncoding",
+    "UnsupportedEncoding",
+    "encode_file",
+    "syntax_encoding",
+]
 
 PREFIX = b"DICM"
 EMPTY_PREAMBLE = bytes(128)
@@ -91,6 +103,39 @@ MULTI_VALUE = (list, tuple, MultiValue)
 SINGLE_VALUE = (int, float, date, time)
 
 Element = DataElement | RawDataElement
+
+#: Public encapsulated transfer syntaxes pydicom 3.0 does not know (PS3.6 Table A-1).
+NEWER_ENCAPSULATED_SYNTAXES = frozenset(
+    {
+        "1.2.840.10008.1.2.4.110",  # JPEG XL Lossless
+        "1.2.840.10008.1.2.4.111",  # JPEG XL JPEG Recompression
+        "1.2.840.10008.1.2.4.112",  # JPEG XL
+        "1.2.840.10008.1.2.8.1",  # Deflated Image Frame Compression
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SyntaxEncoding:
+    """How a transfer syntax encodes the data set and its pixel data."""
+
+    implicit: bool
+    little: bool
+    encapsulated: bool
+
+
+def syntax_encoding(uid: str) -> SyntaxEncoding | None:
+    """The encoding of public transfer syntax ``uid``: pydicom's answer where it knows
+    the syntax, explicit VR little endian encapsulated for the newer ones it does not;
+    ``None`` for a private or unknown UID (only its writer knows)."""
+    syntax = UID(uid)
+    if syntax.is_private:
+        return None
+    if syntax.is_transfer_syntax:
+        return SyntaxEncoding(syntax.is_implicit_VR, syntax.is_little_endian, syntax.is_compressed)
+    if syntax in NEWER_ENCAPSULATED_SYNTAXES:
+        return SyntaxEncoding(implicit=False, little=True, encapsulated=True)
+    return None
 
 
 class UnsupportedEncoding(Exception):
@@ -185,8 +230,8 @@ def encode_file(ds: Dataset) -> bytes:
     preamble = _preamble(ds)
     _complete_meta(meta, ds)
     if "PixelData" in ds:
-        ds["PixelData"].is_undefined_length = syntax.is_compressed
-    target = _Target(implicit=syntax.is_implicit_VR, little=syntax.is_little_endian)
+        ds["PixelData"].is_undefined_length = syntax.encapsulated
+    target = _Target(implicit=syntax.implicit, little=syntax.little)
     body = _dataset(ds, target, default_encoding)
     return b"".join((preamble, PREFIX, _meta_group(meta), body))
 
@@ -210,17 +255,19 @@ def _meta_copy(ds: Dataset) -> Dataset:
     return meta
 
 
-def _transfer_syntax(ds: Dataset, meta: Dataset) -> UID:
-    """The public, non-deflated transfer syntax in the file meta that ``save_as`` accepts."""
+def _transfer_syntax(ds: Dataset, meta: Dataset) -> SyntaxEncoding:
+    """The encoding of the public, non-deflated transfer syntax in the file meta that
+    ``save_as`` accepts (or would, for the newer syntaxes: see the module docstring)."""
     syntax = meta.get("TransferSyntaxUID", None)
-    if not isinstance(syntax, UID) or syntax.is_private or not syntax.is_transfer_syntax:
+    encoding = syntax_encoding(syntax) if isinstance(syntax, UID) else None
+    if encoding is None:
         raise UnsupportedEncoding("no public transfer syntax in the file meta")
     if syntax == DeflatedExplicitVRLittleEndian:
         raise UnsupportedEncoding("deflated transfer syntax")
     read_little = ds.original_encoding[1]
-    if read_little is not None and read_little != syntax.is_little_endian:
+    if read_little is not None and read_little != encoding.little:
         raise UnsupportedEncoding("save_as refuses to change the byte order")
-    return syntax
+    return encoding
 
 
 def _preamble(ds: Dataset) -> bytes:

@@ -29,10 +29,15 @@ from typing import BinaryIO
 import pydicom
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
-from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
+from pydicom.uid import DeflatedExplicitVRLittleEndian
 from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
 
-from medveil.batch.header_writer import ITEM, SEQUENCE_DELIMITER, UNDEFINED_LENGTH
+from medveil.batch.header_writer import (
+    ITEM,
+    SEQUENCE_DELIMITER,
+    UNDEFINED_LENGTH,
+    syntax_encoding,
+)
 from medveil.deid.encoding import read_encoding
 from medveil.deid.identity import PIXEL_TAGS
 from medveil.errors import DeidentificationError
@@ -109,10 +114,10 @@ def stored_as_declared(ds: Dataset) -> bool:
         return True  # nothing declared: see has_transfer_syntax
     if syntax == DeflatedExplicitVRLittleEndian:
         return False
-    declared = UID(syntax)
-    if not declared.is_transfer_syntax:
-        return True  # a private syntax: nothing to compare with
-    return read_encoding(ds) == (declared.is_implicit_VR, declared.is_little_endian)
+    declared = syntax_encoding(syntax)
+    if declared is None:
+        return True  # a private or unknown syntax: nothing to compare with
+    return read_encoding(ds) == (declared.implicit, declared.little)
 
 
 def has_transfer_syntax(ds: Dataset) -> bool:

@@ -178,8 +178,8 @@ class _Worker:
             if stored_as_declared(ds) and (pixels is None or _copyable(ds, pixels)):
                 return ds, pixels
             # Deflated or misdeclared (no pixel bytes to copy as they are), no declared
-            # encoding to append raw bytes in, or a JPEG/J2K codestream that may carry
-            # COM/APPn text (F28) the engine must strip: read it all.
+            # encoding to append raw bytes in, or a codestream that may carry text the
+            # engine must strip (F28: JPEG COM/APPn, J2K/JPEG XL boxes, video): read it all.
             notes.clear()
         return read_full(path, notes), None
 

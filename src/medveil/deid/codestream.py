@@ -8,25 +8,50 @@ output. The functions here walk the marker segments of each frame and drop
 * JPEG family (baseline, extended, lossless, JPEG-LS): COM (FFFE) and APP1 to
   APP13 and APP15 -- APP0 (JFIF) and APP14 (Adobe) stay, decoders need them;
 * JPEG 2000 (raw codestream): COM (FF64) in the main header and in every
-  tile-part header, with that tile-part's Psot reduced by what was removed.
+  tile-part header, with that tile-part's Psot reduced by what was removed;
+* JPEG XL: a bare codestream (``FF0A``) is kept; in the box container every box
+  but the signature, ``ftyp``, level, codestream and frame index boxes goes
+  (``Exif``, ``xml ``, ``jumb``, brotli-compressed ``brob`` ...). JPEG
+  reconstruction data (``jbrd``, brotli-compressed, may hold the original JPEG's
+  COM/APPn segments) cannot be checked and is refused;
+* MPEG-2, MPEG-4 AVC/H.264 and HEVC/H.265 video, where all fragments together are
+  one stream: in an MP4 (ISO BMFF) file every box that is not known to hold
+  numbers only (``udta``, ``meta``, ``uuid``, unknown types) becomes a ``free``
+  box of zeros -- same size, so the chunk offsets (``stco``/``co64``) stay
+  valid -- and the handler and compressor names are zeroed; a track other than
+  video or sound (timed text, metadata) is refused. In an elementary stream
+  (Annex B start codes) SEI NAL units (H.264 type 6, HEVC 39/40) and MPEG-2
+  user data go. A transport or program stream is refused.
 
 Nothing else changes: the entropy-coded data is copied as it is, so the
 decoded pixels are identical. A codestream that does not parse as expected
 raises :class:`DeidentificationError` (fail closed): we cannot prove it clean.
+Not inspected: text in the coded video samples of an MP4 file (SEI inside
+``mdat``), or in a JPEG XL codestream's frame names.
 """
 
 from __future__ import annotations
 
 import re
 import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import pairwise
 
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.encaps import encapsulate, encapsulate_extended, generate_frames
 from pydicom.uid import (
+    HEVCM10P51,
+    HEVCMP51,
+    MPEG2MPHL,
+    MPEG2MPHLF,
+    MPEG2MPML,
+    MPEG2MPMLF,
     JPEG2000TransferSyntaxes,
     JPEGLSTransferSyntaxes,
     JPEGTransferSyntaxes,
+    MPEGTransferSyntaxes,
 )
 
 from medveil.errors import DeidentificationError
@@ -35,10 +60,14 @@ __all__ = [
     "JPEG_STRIPPED",
     "handles",
     "metadata_hint",
+    "strip_annex_b",
+    "strip_bmff",
     "strip_codestream_metadata",
     "strip_frame",
     "strip_j2k",
     "strip_jpeg",
+    "strip_jxl",
+    "strip_video",
 ]
 
 #: JPEG markers removed: COM and every APPn but APP0 (JFIF) and APP14 (Adobe).
@@ -59,6 +88,33 @@ _J2K_SOT, _J2K_SOD, _J2K_EOC = 0xFF90, 0xFF93, 0xFFD9
 _PIXEL_DATA, _EXTENDED_OFFSETS, _EXTENDED_LENGTHS = 0x7FE00010, 0x7FE00001, 0x7FE00002
 _JP2_STRIPPED = frozenset({b"xml ", b"uuid", b"uinf"})
 _JP2_SIGNATURE = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
+_JXL_SYNTAXES = frozenset(
+    {
+        "1.2.840.10008.1.2.4.110",  # JPEG XL lossless
+        "1.2.840.10008.1.2.4.111",  # JPEG XL JPEG recompression
+        "1.2.840.10008.1.2.4.112",  # JPEG XL
+    }
+)
+_JXL_SIGNATURE = b"\x00\x00\x00\x0cJXL \r\n\x87\n"
+#: JPEG XL container boxes kept: signature, file type, level, codestream (whole or in
+#: parts), frame index. Every other box is metadata (or unknown, which decoders ignore).
+_JXL_KEPT = frozenset({b"JXL ", b"ftyp", b"jxll", b"jxlc", b"jxlp", b"jxli"})
+_FRAME_SYNTAXES = _JPEG_SYNTAXES | _J2K_SYNTAXES | _JXL_SYNTAXES
+_MPEG_SYNTAXES = frozenset(MPEGTransferSyntaxes)
+_MPEG2_SYNTAXES = frozenset({MPEG2MPML, MPEG2MPMLF, MPEG2MPHL, MPEG2MPHLF})
+_HEVC_SYNTAXES = frozenset({HEVCMP51, HEVCM10P51})
+#: The type :func:`_boxes` gives the zero-filled tail after the last box.
+_PADDING = b""
+
+
+@dataclass(frozen=True, slots=True)
+class _Box:
+    """One box: where it starts, its header length (8 or 16), where it ends, its type."""
+
+    start: int
+    header: int
+    end: int
+    kind: bytes
 
 
 def _bad(what: str) -> DeidentificationError:
@@ -251,36 +307,269 @@ def _strip_jp2(frame: bytes) -> tuple[bytes, int]:
     codestream box is stripped like a raw codestream; one level of boxes is read."""
     out = bytearray()
     removed = 0
-    pos = 0
-    size = len(frame)
-    while pos < size:
-        if not frame[pos:].strip(b"\x00"):
-            out += frame[pos:]  # even-length padding
-            break
-        if pos + 8 > size:
-            raise _bad("JP2 box header truncated")
-        length, kind = struct.unpack(">L4s", frame[pos : pos + 8])
-        header = 8
-        if length == 1:
-            if pos + 16 > size:
-                raise _bad("JP2 box header truncated")
-            (length,) = struct.unpack(">Q", frame[pos + 8 : pos + 16])
-            header = 16
-        end = size if length == 0 else pos + length
-        if end > size or end < pos + header:
-            raise _bad("JP2 box length")
-        if kind in _JP2_STRIPPED:
+    for box in _boxes(frame, 0, len(frame), "JP2"):
+        body = frame[box.start + box.header : box.end]
+        if box.kind in _JP2_STRIPPED:
             removed += 1
-        elif kind == b"jp2c":
-            if frame[pos + header : pos + header + 12] == _JP2_SIGNATURE:
+        elif box.kind == b"jp2c":
+            if body[:12] == _JP2_SIGNATURE:
                 raise _bad("JP2 box inside a JP2 codestream box")
-            stream, n = strip_j2k(frame[pos + header : end])
+            stream, n = strip_j2k(body)
             removed += n
             out += struct.pack(">L4s", 8 + len(stream), b"jp2c") + stream
         else:
-            out += frame[pos:end]
-        pos = end
+            out += frame[box.start : box.end]  # other boxes, and the padding
     return bytes(out), removed
+
+
+def _boxes(data: bytes | bytearray, start: int, end: int, what: str) -> Iterator[_Box]:
+    """The boxes (ISO BMFF layout: JP2, JPEG XL, MP4) from ``start`` to ``end``.
+
+    A zero-filled tail (a fragment's even-length padding, a QuickTime terminator)
+    comes as one last box of type :data:`_PADDING` with no header.
+    """
+    pos = start
+    while pos < end:
+        if not data[pos:end].strip(b"\x00"):
+            yield _Box(pos, 0, end, _PADDING)
+            return
+        if pos + 8 > end:
+            raise _bad(f"{what} box header truncated")
+        length, kind = struct.unpack(">L4s", data[pos : pos + 8])
+        header = 8
+        if length == 1:
+            if pos + 16 > end:
+                raise _bad(f"{what} box header truncated")
+            (length,) = struct.unpack(">Q", data[pos + 8 : pos + 16])
+            header = 16
+        box_end = end if length == 0 else pos + length
+        if box_end > end or box_end < pos + header:
+            raise _bad(f"{what} box length")
+        yield _Box(pos, header, box_end, kind)
+        pos = box_end
+
+
+# -- JPEG XL ---------------------------------------------------------------------------------
+
+
+def strip_jxl(frame: bytes) -> tuple[bytes, int]:
+    """``frame`` (a JPEG XL codestream or container) without metadata boxes, and how
+    many were removed. A bare codestream has no boxes: it is returned as it is."""
+    if frame[:2] == b"\xff\x0a":
+        return frame, 0
+    if frame[:12] != _JXL_SIGNATURE:
+        raise _bad("JPEG XL frame is neither a codestream nor a JPEG XL container")
+    out = bytearray()
+    removed = 0
+    for box in _boxes(frame, 0, len(frame), "JPEG XL"):
+        if box.kind == b"jbrd":
+            raise DeidentificationError(
+                "JPEG XL frame holds JPEG reconstruction data (jbrd box), which may carry"
+                " the original JPEG's COM/APPn text and is compressed: it cannot be checked"
+            )
+        if box.kind in _JXL_KEPT or box.kind == _PADDING:
+            out += frame[box.start : box.end]
+        else:
+            removed += 1
+    return bytes(out), removed
+
+
+# -- MPEG video: MP4 (ISO BMFF) and elementary streams --------------------------------------------
+
+#: MP4 boxes whose children are walked.
+_BMFF_CONTAINERS = frozenset(
+    {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"dinf", b"edts", b"mvex", b"moof", b"traf",
+     b"mfra"}
+)  # fmt: skip
+#: MP4 boxes kept as they are: file type, media data, headers, timing and sample tables,
+#: track references -- numbers only.
+_BMFF_KEPT = frozenset(
+    {b"ftyp", b"styp", b"mdat", b"mvhd", b"tkhd", b"mdhd", b"vmhd", b"smhd", b"stts", b"ctts",
+     b"cslg", b"stss", b"stps", b"sdtp", b"stsc", b"stsz", b"stz2", b"stco", b"co64", b"sgpd",
+     b"sbgp", b"subs", b"saiz", b"saio", b"elst", b"mehd", b"trex", b"trep", b"mfhd", b"tfhd",
+     b"tfdt", b"trun", b"sidx", b"ssix", b"tfra", b"mfro", b"iods", b"padb", b"tref"}
+)  # fmt: skip
+#: Boxes whose payload is there to be ignored: zeroed, type kept.
+_BMFF_FILLER = frozenset({b"free", b"skip", b"wide"})
+#: Children of a sample entry kept: decoder configuration (parameter sets), bit rate,
+#: pixel aspect, colour, clean aperture, field order, HDR metadata, audio configuration.
+_SAMPLE_ENTRY_KEPT = frozenset(
+    {b"avcC", b"hvcC", b"svcC", b"mvcC", b"lhvC", b"btrt", b"pasp", b"colr", b"clap", b"fiel",
+     b"mdcv", b"clli", b"esds", b"dOps", b"dac3", b"dec3", b"chnl"}
+)  # fmt: skip
+#: Track handlers whose samples are coded pictures or sound, never text.
+_MEDIA_HANDLERS = frozenset({b"vide", b"soun"})
+#: Bytes before the children of a sample entry (after its box header): visual; sound by
+#: QuickTime sound description version.
+_VISUAL_ENTRY, _SOUND_ENTRY = 78, {0: 28, 1: 44, 2: 64}
+_COMPRESSOR_NAME = slice(42, 74)  # in a visual sample entry, after its box header
+
+
+#: Box types an MP4 file may start with; the start of an elementary stream.
+_BMFF_FIRST = _BMFF_CONTAINERS | _BMFF_KEPT | _BMFF_FILLER | {b"udta", b"meta", b"uuid"}
+_START_CODE_FIRST = re.compile(rb"\x00{2,}\x01")
+
+
+def strip_video(stream: bytes, transfer_syntax: str) -> tuple[bytes, int]:
+    """One MPEG video stream (all fragments joined) without its metadata, and how many
+    boxes, names or units were neutralised or removed."""
+    if stream[4:8] in _BMFF_FIRST:
+        return strip_bmff(stream)
+    if _START_CODE_FIRST.match(stream):
+        return strip_annex_b(stream, transfer_syntax)
+    if stream[:1] == b"\x47":
+        raise DeidentificationError(
+            "MPEG-2 transport stream: its tables and packets are not checked for text"
+        )
+    raise _bad("MPEG video is neither an MP4 file nor an elementary stream")
+
+
+def strip_bmff(stream: bytes) -> tuple[bytes, int]:
+    """An MP4 file with every box not known to hold numbers only turned into a ``free``
+    box of zeros and the handler and compressor names zeroed: the same length, every
+    offset unchanged."""
+    data = bytearray(stream)
+    removed = _walk_bmff(data, 0, len(data), b"")
+    return bytes(data), removed
+
+
+def _walk_bmff(data: bytearray, start: int, end: int, handler: bytes) -> int:
+    """Neutralise the metadata in the boxes from ``start`` to ``end`` (of a track whose
+    handler type is ``handler``); returns how many boxes or names were changed."""
+    removed = 0
+    for box in _boxes(data, start, end, "MP4"):
+        body = box.start + box.header
+        if box.kind in _BMFF_CONTAINERS:
+            inner = _track_handler(data, body, box.end) if box.kind == b"mdia" else handler
+            removed += _walk_bmff(data, body, box.end, inner)
+        elif box.kind == b"hdlr":
+            removed += _zeroed(data, body + 24, box.end)  # the name, after type and reserved
+        elif box.kind == b"dref":
+            removed += _data_references(data, body + 8, box.end)
+        elif box.kind == b"stsd":
+            removed += _sample_entries(data, body + 8, box.end, handler)
+        elif box.kind in _BMFF_FILLER or box.kind == _PADDING:
+            removed += _zeroed(data, body, box.end)
+        elif box.kind not in _BMFF_KEPT:
+            removed += _neutralised(data, box)
+    return removed
+
+
+def _data_references(data: bytearray, start: int, end: int) -> int:
+    """Zero the names and locations of data references (``url ``/``urn `` entries, after
+    their version and flags): media data in a DICOM object is self-contained."""
+    return sum(
+        _zeroed(data, entry.start + 12, entry.end) for entry in _boxes(data, start, end, "MP4")
+    )
+
+
+def _track_handler(data: bytearray, start: int, end: int) -> bytes:
+    """The handler type of a media box; refused unless the samples are pictures or sound."""
+    for box in _boxes(data, start, end, "MP4"):
+        if box.kind == b"hdlr":
+            handler = bytes(data[box.start + box.header + 8 : box.start + box.header + 12])
+            if handler not in _MEDIA_HANDLERS:
+                raise DeidentificationError(
+                    f"MP4 track of type {handler!r}: its samples may be text"
+                )
+            return handler
+    raise _bad("MP4 media box without a handler")
+
+
+def _sample_entries(data: bytearray, start: int, end: int, handler: bytes) -> int:
+    """Zero the compressor names of the sample descriptions and neutralise their children
+    other than decoder configuration."""
+    if handler not in _MEDIA_HANDLERS:
+        raise _bad("MP4 sample descriptions outside a media box")
+    removed = 0
+    for entry in _boxes(data, start, end, "MP4"):
+        body = entry.start + entry.header
+        if entry.kind == _PADDING:
+            continue
+        if handler == b"vide":
+            fixed = _VISUAL_ENTRY
+            name = slice(body + _COMPRESSOR_NAME.start, body + _COMPRESSOR_NAME.stop)
+            removed += _zeroed(data, name.start, name.stop)
+        else:
+            (version,) = struct.unpack(">H", data[body + 8 : body + 10])
+            if version not in _SOUND_ENTRY:
+                raise _bad(f"MP4 sound description version {version}")
+            fixed = _SOUND_ENTRY[version]
+        if body + fixed > entry.end:
+            raise _bad("MP4 sample entry length")
+        for child in _boxes(data, body + fixed, entry.end, "MP4"):
+            if child.kind == _PADDING:
+                continue
+            if child.kind not in _SAMPLE_ENTRY_KEPT:
+                removed += _neutralised(data, child)
+    return removed
+
+
+def _zeroed(data: bytearray, start: int, end: int) -> int:
+    """Zero ``data[start:end]``; 1 if anything was not zero already."""
+    if not any(data[start:end]):
+        return 0
+    data[start:end] = bytes(end - start)
+    return 1
+
+
+def _neutralised(data: bytearray, box: _Box) -> int:
+    """Turn ``box`` into a ``free`` box of zeros, its size (and so every offset) kept;
+    1 unless it was one already."""
+    zeroed = _zeroed(data, box.start + box.header, box.end)
+    if box.kind == b"free":
+        return zeroed
+    data[box.start + 4 : box.start + 8] = b"free"
+    return 1
+
+
+def strip_annex_b(stream: bytes, transfer_syntax: str) -> tuple[bytes, int]:
+    """An elementary stream (start codes ``000001``) without the units that may hold text:
+    H.264 SEI (NAL type 6), HEVC prefix/suffix SEI (39, 40), MPEG-2 user data (``B2``).
+
+    A unit runs from the zero bytes before its start code (a leading zero byte, or
+    trailing zeros of the unit before, which decoders skip alike) to the next unit.
+    """
+    codes = [m.start() for m in re.finditer(b"\x00\x00\x01", stream)]
+    if not codes or stream[: codes[0]].strip(b"\x00"):
+        raise _bad("elementary stream does not start with a start code")
+    inner = [_zeros_before(stream, code, after + 4) for after, code in pairwise(codes)]
+    bounds = [0, *inner, len(stream)]
+    out = bytearray()
+    removed = 0
+    for code, start, end in zip(codes, bounds, bounds[1:], strict=False):
+        if code + 3 >= end:
+            raise _bad("elementary stream unit without a header")
+        if _carries_text(stream[code + 3], transfer_syntax):
+            removed += 1
+        else:
+            out += stream[start:end]
+    return bytes(out), removed
+
+
+def _zeros_before(stream: bytes, code: int, floor: int) -> int:
+    """Where the run of zero bytes that ends at start code ``code`` begins (not before
+    ``floor``, past the start code and header byte of the unit before)."""
+    start = code
+    while start > floor and stream[start - 1] == 0:
+        start -= 1
+    return start
+
+
+def _carries_text(header: int, transfer_syntax: str) -> bool:
+    """Whether the unit whose first byte after the start code is ``header`` may hold text;
+    refuses the system (program / PES) start codes an elementary stream does not have."""
+    if transfer_syntax in _MPEG2_SYNTAXES:
+        if header >= 0xB9:
+            raise DeidentificationError(
+                "MPEG-2 program stream: its packets are not checked for text"
+            )
+        return header == 0xB2
+    if header & 0x80:  # forbidden_zero_bit: a program stream or PES start code
+        raise _bad("elementary stream NAL unit header")
+    if transfer_syntax in _HEVC_SYNTAXES:
+        return (header >> 1) & 0x3F in (39, 40)
+    return header & 0x1F == 6
 
 
 # -- frames and data sets ----------------------------------------------------------------------
@@ -292,19 +581,27 @@ def strip_frame(frame: bytes, transfer_syntax: str) -> tuple[bytes, int]:
         return strip_jpeg(frame)
     if transfer_syntax in _J2K_SYNTAXES:
         return strip_j2k(frame)
+    if transfer_syntax in _JXL_SYNTAXES:
+        return strip_jxl(frame)
     return frame, 0
 
 
 def handles(transfer_syntax: str) -> bool:
     """Whether :func:`strip_codestream_metadata` inspects pixel data in this syntax."""
-    return transfer_syntax in _JPEG_SYNTAXES or transfer_syntax in _J2K_SYNTAXES
+    return transfer_syntax in _FRAME_SYNTAXES or transfer_syntax in _MPEG_SYNTAXES
 
 
 #: Byte patterns a codestream with something to strip must contain (false positives are
 #: possible in the compressed data; a miss is not): the JPEG markers removed, the J2K COM
-#: marker and the JP2 box types removed.
-_JPEG_HINT = re.compile(rb"\xff[\xe1-\xed\xef\xfe]")
-_J2K_HINT = re.compile(rb"\xff\x64|xml |uuid|uinf")
+#: marker and the JP2 box types removed, the JPEG XL container signature. Video always
+#: matches: only the whole stream tells its container, and the containers the stripping
+#: refuses (transport, program streams) have no byte pattern of their own.
+_HINTS: dict[str, re.Pattern[bytes]] = {
+    **dict.fromkeys(_JPEG_SYNTAXES, re.compile(rb"\xff[\xe1-\xed\xef\xfe]")),
+    **dict.fromkeys(_J2K_SYNTAXES, re.compile(rb"\xff\x64|xml |uuid|uinf")),
+    **dict.fromkeys(_JXL_SYNTAXES, re.compile(rb"JXL ")),
+    **dict.fromkeys(_MPEG_SYNTAXES, re.compile(rb".", re.DOTALL)),
+}
 HINT_OVERLAP = 3  # a pattern is at most 4 bytes long
 
 
@@ -312,11 +609,7 @@ def metadata_hint(transfer_syntax: str) -> re.Pattern[bytes] | None:
     """A pattern found in the encoded pixel data of ``transfer_syntax`` whenever
     :func:`strip_codestream_metadata` would remove something (``None``: it never would).
     Lets a caller that does not load the pixel data decide cheaply whether it must."""
-    if transfer_syntax in _JPEG_SYNTAXES:
-        return _JPEG_HINT
-    if transfer_syntax in _J2K_SYNTAXES:
-        return _J2K_HINT
-    return None
+    return _HINTS.get(transfer_syntax)
 
 
 def strip_codestream_metadata(ds: Dataset) -> int:
@@ -343,6 +636,8 @@ def strip_codestream_metadata(ds: Dataset) -> int:
     except (TypeError, ValueError) as exc:
         raise _bad("NumberOfFrames") from exc
     extended = "ExtendedOffsetTable" in ds
+    if syntax in _MPEG_SYNTAXES:
+        return _strip_video_fragments(ds, data, syntax, extended)
     try:
         frames = list(
             generate_frames(
@@ -376,3 +671,51 @@ def strip_codestream_metadata(ds: Dataset) -> int:
     vr = ds["PixelData"].VR or "OB"
     ds[_PIXEL_DATA] = DataElement(_PIXEL_DATA, vr, pixels, is_undefined_length=True)
     return removed
+
+
+def _strip_video_fragments(ds: Dataset, data: bytes, syntax: str, extended: bool) -> int:
+    """:func:`strip_codestream_metadata` for video, whose fragments together hold one
+    stream whatever NumberOfFrames says. A stream of unchanged length (MP4) goes back
+    into the same fragments, offset tables untouched; a shorter one (elementary stream)
+    is split into as many fragments as before."""
+    spans = _fragment_spans(data)
+    stream = b"".join(data[start:end] for start, end in spans)
+    new, removed = strip_video(stream, syntax)
+    if not removed:
+        return 0
+    if len(new) == len(stream):
+        pixels = bytearray(data)
+        done = 0
+        for start, end in spans:
+            pixels[start:end] = new[done : done + end - start]
+            done += end - start
+        value = bytes(pixels)
+    elif extended:
+        raise _bad("video stream with an Extended Offset Table changed length")
+    else:
+        (bot_length,) = struct.unpack("<L", data[4:8])
+        value = encapsulate([new], fragments_per_frame=len(spans), has_bot=bot_length > 0)
+    vr = ds["PixelData"].VR or "OB"
+    ds[_PIXEL_DATA] = DataElement(_PIXEL_DATA, vr, value, is_undefined_length=True)
+    return removed
+
+
+def _fragment_spans(data: bytes) -> list[tuple[int, int]]:
+    """Where the value of each fragment item lies in encapsulated pixel data (after the
+    Basic Offset Table item), up to the end or a sequence delimiter."""
+    spans = []
+    pos = 0
+    first = True
+    while pos + 8 <= len(data):
+        tag, length = data[pos : pos + 4], struct.unpack("<L", data[pos + 4 : pos + 8])[0]
+        if tag == b"\xfe\xff\xdd\xe0":
+            break
+        if tag != b"\xfe\xff\x00\xe0" or pos + 8 + length > len(data):
+            raise _bad("fragment items")
+        if not first:
+            spans.append((pos + 8, pos + 8 + length))
+        first = False
+        pos += 8 + length
+    if not spans:
+        raise _bad("no fragments")
+    return spans

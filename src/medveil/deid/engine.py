@@ -191,7 +191,7 @@ class Deidentifier:
             lexicon = PhiLexicon.from_dataset(work)
             job = _Job(self, work, lexicon)
             out = job.build()
-            strip_codestream_metadata(out)  # F28: COM/APPn text inside JPEG and J2K frames
+            strip_codestream_metadata(out)  # F28: text inside JPEG, J2K, JPEG XL, video streams
             record_deidentification(out, self.policy)
             normalise_character_set(out)
         except DeidentificationError:
