@@ -132,6 +132,7 @@ def test_safe_private_text_with_a_name_is_scrubbed() -> None:
         ("Zhang^Weiming=张^伟明", "GB18030", "张伟明".encode("gb18030")),
         ("Doe^Jane", None, "Jane Doe".encode("utf-16-le")),
         ("Doe^Jane", None, b"annotation: Jane Doe"),
+        ("Doe^Jane", None, b"\x09" + "Jane".encode("utf-16-le")),  # at an odd offset
     ],
 )
 def test_safe_private_blob_naming_the_patient_goes(
@@ -150,6 +151,44 @@ def test_safe_private_blob_naming_the_patient_goes(
     assert run(clean, SAFE).dataset.private_block(0x0019, "FDMS 1.0")[0x90].value == b"L 45 kV"
     out = run(_read_back(ds), SAFE).dataset
     assert block.get_tag(0x90) not in out
+
+
+def test_kept_private_uid_gets_the_public_pseudonym() -> None:
+    ds = private_dataset()
+    ds.private_block(0x0029, "MMCPRIVATE", create=True).add_new(0xD5, "UI", ds.SOPInstanceUID)
+    out = run(ds, SAFE).dataset
+    assert out.private_block(0x0029, "MMCPRIVATE")[0xD5].value == out.SOPInstanceUID
+    assert out.SOPInstanceUID != ds.SOPInstanceUID
+    kept = run(ds, SAFE.with_options(Option.RETAIN_UIDS)).dataset
+    assert kept.private_block(0x0029, "MMCPRIVATE")[0xD5].value == ds.SOPInstanceUID
+
+
+def test_kept_private_number_spelling_the_patient_id_goes() -> None:
+    ds = private_dataset()
+    ds.PatientID = "88231734"
+    block = ds.private_block(0x0019, "HOLOGIC, Inc.", create=True)
+    block.add_new(0x05, "IS", "88231734")
+    block.add_new(0x41, "DS", "2.5")
+    out = run(ds, SAFE).dataset
+    assert block.get_tag(0x05) not in out
+    assert out[block.get_tag(0x41)].value == 2.5
+
+
+def test_kept_private_text_of_an_implicit_vr_file_is_scrubbed() -> None:
+    """Implicit VR gives private elements no VR: pydicom's private dictionary knows it by
+    its creator, so the name in it is scrubbed instead of the file being refused."""
+    import io
+
+    import pydicom
+
+    ds = private_dataset()
+    ds.private_block(0x0009, "GEMS_IDEN_01")[0x01].value = "GE for Jane Doe"
+    buffer = io.BytesIO()
+    ds.save_as(buffer, implicit_vr=True, little_endian=True)
+    source = pydicom.dcmread(io.BytesIO(buffer.getvalue()), force=True)
+    assert source.get_item(0x00091001).VR is None
+    out = run(source, SAFE).dataset
+    assert out.private_block(0x0009, "GEMS_IDEN_01")[0x01].value == f"GE for {MARKER}"
 
 
 def test_private_override_keeps_without_the_option() -> None:

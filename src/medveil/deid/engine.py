@@ -120,9 +120,8 @@ _STRING_VRS = TEXT_VRS | DATE_VRS | {"TM", "AS", "DS", "IS", "UI"}
 #: (a 12-bit identity LUT read as UTF-16 holds "0123456789") and must not lose their data.
 _BLOB_VRS = frozenset({"OB", "UN"})
 #: How text may sit inside a binary blob: Western, Unicode, Chinese, Japanese, Korean.
-_BLOB_CODECS = (
-    "latin-1", "utf-8", "utf-16-le", "utf-16-be", "gb18030", "shift_jis", "iso2022_jp", "euc_kr",
-)  # fmt: skip
+_UTF16 = ("utf-16-le", "utf-16-be")
+_BLOB_CODECS = ("latin-1", "utf-8", *_UTF16, "gb18030", "shift_jis", "iso2022_jp", "euc_kr")
 #: VRs a writer may give text it does not know how to type (unknown, or plain bytes).
 _TEXT_CARRIERS = frozenset({"UN", "OB", "OW"})
 _INTEGER_VRS = frozenset({"SL", "SS", "UL", "US", "SV", "UV", "IS"})
@@ -556,6 +555,8 @@ class _Job:
         creator = str(src[creator_tag].value or "")
         raw = src.get_item(tag)
         vr = self.engine.vr_of(raw)
+        if vr == "UN":  # implicit VR, or written as UN: pydicom may know it by its creator
+            vr = str(src[tag].VR or "UN")
         disposition: str | None
         if override is not None:  # a private override can keep (K) or remove (anything else)
             disposition = "k" if override.action == "K" else "d"
@@ -570,8 +571,12 @@ class _Job:
                 self._items(tag, src, out, path, scrub=False)
             elif self._needs_cleaning(src, tag, vr, scrub=False):
                 self._clean(tag, vr, src[tag], out)
+            elif vr == "UI" and not self.rules.retain_uids:
+                out.add_new(tag, vr, self._uid_value(src[tag]))  # the public UIDs' pseudonyms
             elif vr in BINARY_UNIT and self._bytes_name_someone(src[tag].value):
                 return None
+            elif vr in ("IS", "DS") and self._numbers_name_someone(src[tag].value):
+                return None  # a vendor copied the patient ID or birth date into a number
             else:
                 _put(out, _copy(raw))
             return creator_tag
@@ -590,8 +595,17 @@ class _Job:
         OB/UN blobs, in the character set of the device's country); such a value is removed."""
         if self.terms is None or not isinstance(value, bytes):
             return False
-        return any(
-            self.terms.search(value.decode(codec, errors="ignore")) for codec in _BLOB_CODECS
+        readings = [value.decode(codec, errors="ignore") for codec in _BLOB_CODECS]
+        # UTF-16 text may start at an odd offset (after a one-byte field): read out of step,
+        # every character of it but the first would be lost
+        readings += [value[1:].decode(codec, errors="ignore") for codec in _UTF16]
+        return any(self.terms.search(text) for text in readings)
+
+    def _numbers_name_someone(self, value: Any) -> bool:
+        """Whether a kept private IS/DS value spells a lexicon term (an all-digit ID, a
+        birth date as YYYYMMDD)."""
+        return self.terms is not None and any(
+            self.terms.search(text) for text in text_values(value)
         )
 
     @cached_property
