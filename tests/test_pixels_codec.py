@@ -1,6 +1,7 @@
 """Decoding every pixel format and writing redacted frames back truthfully.
 
-Only the 1-bit ``clean_pixels`` tests at the end run OCR.
+Only the ``clean_pixels`` tests at the end (1-bit data, data hidden outside
+the decoded frames) run OCR.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.encaps import generate_fragmented_frames
 from pydicom.pixels import pack_bits
 from pydicom.uid import (
     JPEG2000,
@@ -271,3 +273,118 @@ def test_one_bit_text_is_cleared_in_all_text_mode() -> None:
         assert np.array_equal(after[index][~inside], volume[index][~inside]), index
     np.testing.assert_array_equal(after, expected)
     assert out.PixelData == pack_bits(expected)
+
+
+# --- stored data that no decoded frame shows -------------------------------------------------
+
+
+def _gray(data: bytes, rows: int, columns: int, *, bits: int = 8, stored: int = 8) -> Dataset:
+    """A minimal native MONOCHROME2 dataset whose Pixel Data is ``data`` as given."""
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
+    ds.file_meta.MediaStorageSOPInstanceUID = "1.2.3.4.6"
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID
+    ds.PatientName = "DOE^JOHN"
+    ds.Rows, ds.Columns = rows, columns
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit = bits, stored, stored - 1
+    ds.PixelRepresentation = 0
+    ds.PixelData = data
+    ds["PixelData"].VR = "OW" if bits > 8 else "OB"
+    return ds
+
+
+def _clean_phi(ds: Dataset) -> Dataset:
+    report = clean_pixels(ds, mode=PixelMode.PHI, phi=PhiLexicon.from_dataset(ds))
+    assert report.verified and report.rewritten
+    return _roundtrip(ds)
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_bits_above_bits_stored_are_cleared(signed: bool) -> None:
+    """Text in bit 15 of 12-bit data, with no overlay elements naming it, is dropped."""
+    rng = np.random.default_rng(5)
+    values = rng.integers(-2048 if signed else 0, 2048 if signed else 4096, (48, 64))
+    text = np.zeros(values.shape, dtype=np.uint8)
+    cv2.putText(text, "DOE", (2, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.9, 1, 2)
+    stored = values.astype("<u2") & 0x0FFF  # a signed value stored without sign extension
+    ds = _gray((stored | text.astype("<u2") << 15).tobytes(), 48, 64, bits=16, stored=12)
+    ds.PixelRepresentation = int(signed)
+    out = _clean_phi(ds)
+    written = np.frombuffer(out.PixelData, dtype="<i2" if signed else "<u2").reshape(48, 64)
+    np.testing.assert_array_equal(written, values)  # signed: sign-extended, unsigned: masked
+
+
+def test_bits_within_bits_stored_are_left_alone() -> None:
+    """Sign-extended negatives and values at both ends of the range are image, not hidden."""
+    values = np.array([[-2048, -1, 0, 2047]] * 4, dtype="<i2")
+    ds = _gray(values.tobytes(), 4, 4, bits=16, stored=12)
+    ds.PixelRepresentation = 1
+    frames = read_frames(ds)
+    assert not frames.hidden
+    np.testing.assert_array_equal(frames.array[0], values)
+    ds = _gray(np.full((4, 4), 4095, dtype="<u2").tobytes(), 4, 4, bits=16, stored=12)
+    assert not read_frames(ds).hidden
+
+
+@pytest.mark.filterwarnings("ignore:The pixel data is .* bytes long")  # pydicom: excess
+@pytest.mark.parametrize(
+    ("declared", "stored_rows"),
+    [
+        (None, 60),  # one frame followed by half a frame of extra bytes
+        (2, 120),  # NumberOfFrames 2 and three frames of data
+    ],
+)
+def test_native_bytes_beyond_the_declared_frames_are_dropped(
+    declared: int | None, stored_rows: int
+) -> None:
+    rng = np.random.default_rng(6)
+    rows = 40
+    data = rng.integers(0, 40, (stored_rows, 64)).astype(np.uint8)
+    cv2.putText(data[-20:], "DOE", (2, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.5, 255, 1)
+    ds = _gray(data.tobytes(), rows, 64)
+    if declared is not None:
+        ds.NumberOfFrames = declared
+    frames = declared or 1
+    out = _clean_phi(ds)
+    assert len(out.PixelData) == frames * rows * 64
+    assert out.get("NumberOfFrames") == declared
+    np.testing.assert_array_equal(
+        np.frombuffer(out.PixelData, np.uint8), data[: frames * rows].ravel()
+    )
+
+
+def test_one_pad_byte_is_not_excess_data() -> None:
+    ds = _gray(bytes(range(63)) + b"\x00", 7, 9)  # 63 bytes, padded to an even length
+    assert not read_frames(ds).hidden
+
+
+def test_encapsulated_frames_beyond_number_of_frames_are_dropped() -> None:
+    volume = np.random.default_rng(7).integers(0, 40, (2, 40, 64)).astype(np.uint8)
+    ds = _gray(volume.tobytes(), 40, 64)
+    ds.NumberOfFrames = 2
+    ds.compress(RLELossless, generate_instance_uid=False)
+    ds.NumberOfFrames = 1  # the second RLE fragment is a frame no decoder reads
+    out = _clean_phi(ds)
+    assert out.file_meta.TransferSyntaxUID == RLELossless and out.NumberOfFrames == 1
+    assert len(list(generate_fragmented_frames(out.PixelData, number_of_frames=1))) == 1
+    np.testing.assert_array_equal(out.pixel_array, volume[0])
+
+
+@pytest.mark.parametrize("syntax", [RLELossless, JPEG2000Lossless])
+def test_one_frame_of_a_multi_frame_object_keeps_number_of_frames(syntax: str) -> None:
+    """NumberOfFrames is Type 1 in multi-frame IODs; re-encoding one frame must keep it."""
+    image = np.random.default_rng(8).integers(0, 300, (40, 64)).astype("<u2")
+    ds = _gray(image.tobytes(), 40, 64, bits=16, stored=12)
+    ds.NumberOfFrames = 1
+    ds.compress(syntax, generate_instance_uid=False)
+    frames = read_frames(ds)
+    frames.array[0, 5:15, 5:25] = 0
+    assert write_frames(ds, frames) == syntax
+    out = _roundtrip(ds)
+    assert out.NumberOfFrames == 1
+    np.testing.assert_array_equal(out.pixel_array, frames.array[0])

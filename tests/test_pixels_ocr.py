@@ -262,6 +262,26 @@ def test_signed_16_bit(pydicom_samples: Path) -> None:
     assert run.after.dtype == np.int16
 
 
+def test_month_and_day_without_a_year_are_redacted() -> None:
+    """HIPAA dates include month and day alone; counters and markers stay."""
+    from pydicom.data import get_testdata_file
+
+    ds = pydicom.dcmread(str(get_testdata_file("CT_small.dcm")))
+    pixels = np.random.default_rng(0).integers(20, 28, (400, 640)).astype(np.uint8)
+    burned = [
+        burn(pixels, "03/05", 20, 20, 24, 255),
+        burn(pixels, "DOB 03/05", 20, 200, 24, 255),
+        burn(pixels, "12-25", 20, 360, 24, 255),
+        burn(pixels, "L", 580, 20, 40, 255, phi=False),
+    ]
+    ds.set_pixel_data(pixels, "MONOCHROME2", 8, generate_instance_uid=False)
+    for keyword in ("RescaleSlope", "RescaleIntercept"):
+        del ds[keyword]
+    run = _clean(ds, PixelMode.PHI, _lexicon(ds))
+    _assert_clean(run, [burned], PixelMode.PHI)
+    assert run.report.kept_markers == ["L"]
+
+
 def test_32_bit_dose_grid_is_windowed_and_redacted() -> None:
     """32-bit data (RT dose) is windowed value by value, not through a 2**32 lookup table;
     its text is found and redacted, and the big-endian input is written little endian."""

@@ -53,7 +53,44 @@ def test_phi_lines_are_recognised_despite_ocr_noise(judge: PhiJudge, text: str) 
     assert judge.is_phi(text)
 
 
-@pytest.mark.parametrize("text", ["PORTABLE", "L", "AP ERECT", "SUPINE", "4.0cm", "12", "立位", ""])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "03/05",  # month and day: a leading zero makes a pair of numbers a date
+        "12-25",
+        "25.03",
+        "DOB 03/05",  # a date label needs no colon
+        "D0B 3/5",  # OCR read the O of DOB as 0; the label makes 3/5 a date
+        "BIRTH 3/5",
+        "DATE MAR 5",
+        "03月05日",
+        "出生 3/5",
+    ],
+)
+def test_month_and_day_without_a_year_are_phi(judge: PhiJudge, text: str) -> None:
+    assert judge.is_phi(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "PORTABLE",
+        "L",
+        "AP ERECT",
+        "SUPINE",
+        "4.0cm",
+        "12",
+        "立位",
+        "",
+        "1/2",  # a fraction or image counter, not a date
+        "12/30",  # a frame counter: slash pairs without a leading zero are not dates
+        "10:1",  # a ratio, not a time
+        "5 cm",
+        "12.25",  # a measurement
+        "L3-5",  # vertebral levels
+        "C5-1",  # a transducer name
+    ],
+)
 def test_markers_are_not_phi(judge: PhiJudge, text: str) -> None:
     assert not judge.is_phi(text)
 
@@ -132,6 +169,13 @@ def test_candidates_find_small_low_contrast_text_in_a_radiograph() -> None:
     crops = [box for box, _ in candidate_crops(view)]
     assert covered(truth.box, crops)
     assert sum(b.area for b in crops) < 0.05 * view.size  # few crops: the fast path holds
+
+
+@pytest.mark.parametrize("shape", [(1, 2000), (2000, 1)])
+def test_candidates_in_frames_one_pixel_thin(shape: tuple[int, int]) -> None:
+    """Pooling a frame to half size must not shrink a side to zero (cv2 refuses that)."""
+    view = np.random.default_rng(0).integers(0, 255, shape).astype(np.uint8)
+    assert candidate_crops(view) == []
 
 
 def test_shipped_template_matches_the_philips_ultrasound() -> None:

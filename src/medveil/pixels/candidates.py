@@ -67,7 +67,9 @@ def candidate_crops(view: np.ndarray, *, mask: bool = False) -> list[tuple[Box, 
     step = 2 if max(rows, columns) > POOL_ABOVE else 1
     edges = ink
     if step == 2:
-        pooled = cv2.resize(ink, (columns // 2, rows // 2), interpolation=cv2.INTER_AREA)
+        # A side of 1 px (a 1 x 2000 strip) stays 1 px: cv2 refuses a zero size.
+        size = (max(1, columns // 2), max(1, rows // 2))
+        pooled = cv2.resize(ink, size, interpolation=cv2.INTER_AREA)
         edges = (pooled > 0).astype(np.uint8)
     joined = cv2.morphologyEx(edges, cv2.MORPH_CLOSE, np.ones((3, 9 // step), np.uint8))
     count, _, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)

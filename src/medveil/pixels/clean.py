@@ -39,7 +39,7 @@ from medveil.pixels.codec import Frames, read_frames, write_frames
 from medveil.pixels.detect import find_lines
 from medveil.pixels.extent import redaction_boxes
 from medveil.pixels.ocr import OcrEngine, engine
-from medveil.pixels.overlays import clean_overlays, has_embedded_overlays
+from medveil.pixels.overlays import clean_overlays
 from medveil.pixels.phi import PhiJudge, decide
 from medveil.pixels.report import Box, PixelReport, TextRegion, add_merged
 from medveil.pixels.templates import TemplateSet
@@ -97,9 +97,10 @@ def clean_pixels(
     ocr = engine()
     window = window_of(dataset)
     fill = _fill_value(frames, dataset)
-    # Overlays stored in the unused high bits of Pixel Data (retired, but
-    # still met) vanish when the decoded values are written back.
-    changed = has_embedded_overlays(dataset)
+    # Data no viewer shows (bits above BitsStored, such as retired embedded
+    # overlays; bytes or frames beyond the declared ones) vanishes when the
+    # decoded frames are written back.
+    changed = frames.hidden
     read = mode == PixelMode.PHI
     # The last frame that had the full detection pass, its renderings and its
     # decisions: later frames reuse them where their renderings are identical.

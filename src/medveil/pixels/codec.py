@@ -21,7 +21,16 @@ describe the bytes exactly):
 
 Colour data that the decoder converted from YBR to RGB is labelled ``RGB``.
 Lossy history is kept: a lossy source keeps ``LossyImageCompression = "01"``.
+A multi-frame object of one frame keeps its NumberOfFrames (Type 1 in the
+multi-frame IODs), which ``Dataset.set_pixel_data`` deletes for one frame.
 Anything that cannot be decoded raises :class:`PixelCleaningError`.
+
+Stored data that no decoded frame shows is found while reading
+(:attr:`Frames.hidden`), because a viewer never shows it but a reader of the
+bytes can: set bits above BitsStored (the retired embedded overlays, or
+text hidden there on purpose), native Pixel Data longer than the declared
+frames, and encapsulated Pixel Data holding more frames than NumberOfFrames.
+Writing the decoded frames back drops all of it.
 """
 
 from __future__ import annotations
@@ -30,7 +39,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from pydicom.dataset import Dataset
-from pydicom.pixels import pack_bits
+from pydicom.encaps import generate_fragmented_frames, parse_fragments
+from pydicom.pixels import pack_bits, pixel_array
+from pydicom.pixels.utils import get_expected_length
 from pydicom.uid import (
     UID,
     ExplicitVRLittleEndian,
@@ -57,11 +68,15 @@ class Frames:
 
     ``photometric`` is the interpretation of ``array`` (``RGB`` after a YBR
     decode), which may differ from the dataset's until :func:`write_frames`.
+    ``hidden`` is true when the stored Pixel Data holds more than ``array``
+    shows (bits above BitsStored, bytes or frames beyond the declared ones):
+    only writing ``array`` back removes that.
     """
 
     array: np.ndarray
     photometric: str
     transfer_syntax: UID
+    hidden: bool = False
 
     @property
     def count(self) -> int:
@@ -73,7 +88,11 @@ class Frames:
 
 
 def read_frames(ds: Dataset) -> Frames:
-    """Decode every frame; fail closed on anything pydicom cannot decode."""
+    """Decode every declared frame; fail closed on anything pydicom cannot decode.
+
+    Bits above BitsStored are decoded as stored and cleared here rather than
+    by pydicom, so that :attr:`Frames.hidden` can tell whether any were set.
+    """
     if "PixelData" not in ds:
         kind = "float" if "FloatPixelData" in ds or "DoubleFloatPixelData" in ds else "no"
         raise PixelCleaningError(f"dataset has {kind} Pixel Data: only integer data is cleaned")
@@ -82,24 +101,76 @@ def read_frames(ds: Dataset) -> Frames:
             f"BitsAllocated {ds.get('BitsAllocated')} is not supported for pixel cleaning"
         )
     syntax = UID(ds.file_meta.TransferSyntaxUID)
+    samples = int(ds.get("SamplesPerPixel", 1))
+    photometric = str(ds.PhotometricInterpretation)
+    # pydicom converts YBR to RGB after decoding, which on values with stray
+    # high bits would give garbage: such data (rare) is decoded corrected and
+    # always rewritten, since its unused bits cannot be inspected.
+    ybr = samples == 3 and photometric.startswith("YBR")
     try:
-        array = ds.pixel_array
+        # Only the declared frames: pydicom would hand back any excess ones too,
+        # and the output must match its header (frames beyond it are dropped).
+        array = pixel_array(ds, correct_unused_bits=ybr, allow_excess_frames=False)
     except Exception as exc:  # any decoder failure means we cannot prove the pixels clean
         raise PixelCleaningError(f"cannot decode pixel data ({syntax.name}): {exc}") from exc
-    samples = int(ds.get("SamplesPerPixel", 1))
     frames = int(ds.get("NumberOfFrames", 1) or 1)
     if frames == 1:
         array = array[np.newaxis, ...]
     expected = 4 if samples > 1 else 3
     if array.ndim != expected:
         raise PixelCleaningError(f"unexpected decoded pixel shape {array.shape}")
-    photometric = str(ds.PhotometricInterpretation)
-    if samples == 3 and photometric.startswith("YBR"):
+    if ybr:
         photometric = "RGB"  # pydicom's decoders hand back RGB for every YBR variant
-    # A private, writable, native-endian copy: redaction writes into it, and the
-    # dataset's cached decode must not change if cleaning later fails.
-    array = np.array(array, dtype=array.dtype.newbyteorder("="), copy=True)
-    return Frames(array=array, photometric=photometric, transfer_syntax=syntax)
+    # pixel_array decodes afresh (ds.pixel_array would share its cached decode,
+    # which must not change if cleaning later fails): redaction may write into it.
+    array = array.astype(array.dtype.newbyteorder("="), copy=not array.flags.writeable)
+    stored = int(ds.get("BitsStored", ds.BitsAllocated) or ds.BitsAllocated)
+    cleared = _clear_unused_bits(array, stored)  # always: it corrects the array in place
+    uninspected = ybr and stored < int(ds.BitsAllocated)
+    hidden = cleared or uninspected or _has_excess_data(ds, syntax, frames)
+    return Frames(array=array, photometric=photometric, transfer_syntax=syntax, hidden=hidden)
+
+
+def _clear_unused_bits(array: np.ndarray, stored: int) -> bool:
+    """Clear the bits above ``stored`` in place (sign-extend signed data); True if any changed.
+
+    Those bits carry no image by definition (PS3.5 8.1.1), so a viewer never
+    shows what they hold, but anyone reading the bytes can. A signed value
+    already sign-extended, the usual way to store negatives, is left as it is.
+    """
+    width = 8 * array.dtype.itemsize
+    if not 0 < stored < width:
+        return False
+    if array.dtype.kind == "i":
+        low, high = -(1 << (stored - 1)), (1 << (stored - 1)) - 1
+    else:
+        low, high = 0, (1 << stored) - 1
+    if array.size == 0 or (int(array.min()) >= low and int(array.max()) <= high):
+        return False  # two reductions: no temporary array for the usual clean data
+    shift = array.dtype.type(width - stored)
+    np.right_shift(np.left_shift(array, shift, out=array), shift, out=array)
+    return True
+
+
+def _has_excess_data(ds: Dataset, syntax: UID, frames: int) -> bool:
+    """True when Pixel Data stores more than ``frames`` frames of the declared size.
+
+    Decoders read only the declared frames and ignore the rest, so whatever
+    the excess holds is never seen by a viewer, nor by OCR. Native data may
+    carry one trailing pad byte to reach an even length.
+    """
+    data = ds.PixelData
+    if not syntax.is_encapsulated:
+        length = get_expected_length(ds, "bytes")
+        return len(data) > length + length % 2
+    if syntax == RLELossless:
+        # One fragment per frame (PS3.5 A.4.2): the decoder reads no others.
+        return parse_fragments(data)[0] > frames
+    offsets = None
+    if "ExtendedOffsetTable" in ds and "ExtendedOffsetTableLengths" in ds:
+        offsets = (ds.ExtendedOffsetTable, ds.ExtendedOffsetTableLengths)
+    stored = generate_fragmented_frames(data, number_of_frames=frames, extended_offsets=offsets)
+    return sum(1 for _ in stored) > frames
 
 
 def write_frames(ds: Dataset, frames: Frames) -> UID:
@@ -117,12 +188,15 @@ def write_frames(ds: Dataset, frames: Frames) -> UID:
         if int(ds.BitsAllocated) == 32:
             _set_wide_pixel_data(ds, frames)
         else:
+            declared = "NumberOfFrames" in ds
             ds.set_pixel_data(
                 frames.array if frames.count > 1 else frames.array[0],
                 frames.photometric,
                 int(ds.BitsStored),
                 generate_instance_uid=False,
             )
+            if declared:
+                ds.NumberOfFrames = frames.count
         if source in _REENCODE and (source != RLELossless or int(ds.BitsAllocated) <= 16):
             ds.compress(source, generate_instance_uid=False)
     except Exception as exc:  # an encoder failure must quarantine, never write

@@ -7,9 +7,9 @@ and the bits inside redacted boxes are cleared. Overlays are 1-bit, so the
 fill is "off", which is what an overlay without annotation looks like.
 
 Overlays embedded in the unused high bits of Pixel Data (a retired
-encoding) are removed outright by :func:`medveil.pixels.clean_pixels`,
-which rewrites the pixels from their decoded values (decoding masks the
-unused bits).
+encoding) are removed outright by :func:`medveil.pixels.clean_pixels`:
+reading the frames clears every set bit above BitsStored and has the
+pixels rewritten (:attr:`medveil.pixels.codec.Frames.hidden`).
 """
 
 from __future__ import annotations
@@ -26,15 +26,6 @@ from medveil.pixels.ocr import engine
 from medveil.pixels.phi import PhiJudge, decide
 
 OVERLAY_GROUPS = range(0x6000, 0x6020, 2)
-
-
-def has_embedded_overlays(dataset: Dataset) -> bool:
-    """True when an overlay lives in the high bits of Pixel Data (no OverlayData of its own)."""
-    for group in OVERLAY_GROUPS:
-        position = dataset.get((group, 0x0102))
-        if position is not None and (group, 0x3000) not in dataset and int(position.value or 0):
-            return True
-    return False
 
 
 def clean_overlays(dataset: Dataset, *, mode: PixelMode, phi: PhiLexicon) -> int:

@@ -11,7 +11,13 @@ is PHI when any of these hold:
   spaces and punctuation removed contains a term so compacted;
 * it contains a date, a time of day or a run of :data:`ID_DIGITS` digits
   (patient IDs and accession numbers that the header no longer holds, as in
-  real ultrasound banners whose ID differs from PatientID).
+  real ultrasound banners whose ID differs from PatientID);
+* it contains a month and day without a year (HIPAA counts them as PHI):
+  ``03/05``, ``05.03``, ``12-25``, see :func:`_month_day` (``3月5日`` is a
+  date of the lexicon's own patterns);
+* it has a field label: ``MRN:``, ``NAME#``..., and date-of-birth labels
+  (``DOB``, ``BIRTH``, ``DATE``, ``出生``) even without ``:``, when a value
+  follows them.
 
 A line is a clinical marker (kept) only when every word is in
 :data:`MARKERS` or is a short ruler number. A line that is neither is kept
@@ -41,15 +47,21 @@ MIN_COMPACT = 4
 ID_DIGITS = 5
 CONFIDENT = 0.85
 MARKER_CONFIDENCE = 0.5
+_MONTHS = "JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC"
 _RULER_NUMBER = re.compile(r"^\d{1,3}(CM|MM)?$")
 _PATTERNS = (
     re.compile(r"\d{1,4}\s*[/.\-]\s*\d{1,2}\s*[/.\-]\s*\d{1,4}"),  # 03/02/2017, 2017-03-02
     re.compile(r"\d{2,4}\s*年\s*\d{1,2}\s*月(\s*\d{1,2}\s*日)?"),  # 2024年3月5日
     re.compile(r"\d{1,2}\s*:\s*\d{2}(\s*:\s*\d{2})?"),  # 05:24:57
     re.compile(rf"\d{{{ID_DIGITS},}}"),  # IDs, accession numbers, compact dates
-    re.compile(r"(?i)\b(DOB|D\.O\.B|MRN|NAME|PATIENT|ID|ACC)\b\s*[:#]"),  # labelled fields
-    re.compile(r"(姓名|病历号|住院号|门诊号|出生日期|检查号)"),
+    re.compile(r"\b(D[O0]B|D\.O\.B|MRN|NAME|PATIENT|ID|ACC)\b\s*[:#]"),  # labelled fields
+    # Date labels need no colon ("DOB 03/05"); OCR reads the O of DOB as 0.
+    re.compile(rf"\b(D[O0]B|D\.O\.B\.?|BIRTH\w*|BORN|DATE)\s*[:#]?\s*(\d|{_MONTHS})"),
+    re.compile(r"(姓名|病历号|住院号|门诊号|出生|生日|检查号)"),
 )
+# Two two-digit numbers joined by / . or - that read as month and day in
+# either order (see _month_day).
+_MONTH_DAY = re.compile(r"(?<!\d)(\d{2})\s*([/.\-])\s*(\d{2})(?!\d)")
 _WORD = re.compile(r"[A-Z0-9]+|[\u3400-\u9fff]+")
 
 
@@ -82,7 +94,7 @@ class PhiJudge:
         if self._lexicon.find(text):
             return True
         normal = normalize(text)
-        if any(p.search(normal) for p in _PATTERNS):
+        if any(p.search(normal) for p in _PATTERNS) or _month_day(normal):
             return True
         found = _WORD.findall(normal)
         compact = "".join(found)
@@ -125,6 +137,30 @@ def is_marker(text: str) -> bool:
     """True when every word is a clinical marker or a short ruler number."""
     found = words(text)
     return bool(found) and all(w in MARKERS or _RULER_NUMBER.match(w) for w in found)
+
+
+def _month_day(text: str) -> bool:
+    """True when ``text`` holds a month and day without a year.
+
+    Both numbers must be two digits and valid as month and day in some order
+    (MM/DD or DD/MM). With ``-`` that is enough (``12-25``); with ``/`` or
+    ``.`` one of them must also have a leading zero (``03/05``, ``25.03``),
+    because viewers write frame and image counters as ``12/30`` and
+    measurements as ``12.25``, and a date written that way cannot be told
+    from them. ``1/2``, ``3-5`` (one-digit numbers) are never dates here.
+    """
+    for match in _MONTH_DAY.finditer(text):
+        first, separator, second = match.groups()
+        a, b = int(first), int(second)
+        if not (_is_month_day(a, b) or _is_month_day(b, a)):
+            continue
+        if separator == "-" or first.startswith("0") or second.startswith("0"):
+            return True
+    return False
+
+
+def _is_month_day(month: int, day: int) -> bool:
+    return 1 <= month <= 12 and 1 <= day <= 31
 
 
 def _is_cjk(word: str) -> bool:
