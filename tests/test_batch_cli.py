@@ -632,3 +632,39 @@ def test_video_container_metadata_never_reaches_the_output(
     assert len(pydicom.dcmread(written).PixelData) == len(
         pydicom.dcmread(folder / "video.dcm").PixelData
     )
+
+
+@pytest.mark.parametrize("pixels", ["off", "phi"])
+def test_native_pixel_data_beyond_its_image_is_cut(
+    medveil: Medveil, tmp_path: Path, pixels: str
+) -> None:
+    """Bytes after the declared frames are never displayed, so they can hold anything:
+    they do not reach the output, also when the pixel bytes are copied unread."""
+    ds = pydicom.dcmread(pydicom_testfile("CT_small.dcm"))
+    image = ds.PixelData
+    ds.PixelData = image + b"ZEBULONQX MRNQ88231 "
+    folder = tmp_path / "in"
+    folder.mkdir()
+    ds.save_as(folder / "long.dcm", enforce_file_format=True)
+    out = tmp_path / "out"
+    result = medveil("deid", folder, "--out", out, "--pixels", pixels)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (written,) = output_files(out)
+    assert b"ZEBULONQX" not in written.read_bytes()
+    assert len(pydicom.dcmread(written).PixelData) == len(image)
+
+
+def test_native_pixel_data_shorter_than_its_image_is_quarantined(
+    medveil: Medveil, tmp_path: Path
+) -> None:
+    ds = pydicom.dcmread(pydicom_testfile("CT_small.dcm"))
+    ds.PixelData = ds.PixelData[:-512]
+    folder = tmp_path / "in"
+    folder.mkdir()
+    ds.save_as(folder / "short.dcm", enforce_file_format=True)
+    out, report_path = tmp_path / "out", tmp_path / "r.json"
+    result = medveil("deid", folder, "--out", out, "--pixels", "off", "--report", report_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    (entry,) = read_report(report_path)["files"]
+    assert "shorter than the image it declares" in entry["reason"]
+    assert not output_files(out)

@@ -29,6 +29,7 @@ from typing import BinaryIO
 import pydicom
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
+from pydicom.pixels.utils import get_expected_length
 from pydicom.uid import DeflatedExplicitVRLittleEndian
 from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
 
@@ -50,11 +51,13 @@ _LONG_VRS = frozenset(vr.encode() for vr in EXPLICIT_VR_LENGTH_32)
 
 @dataclass(frozen=True)
 class PixelSpan:
-    """The byte range of the whole pixel data element (header included) in ``source``."""
+    """The byte range of the whole pixel data element (header included) in ``source``;
+    ``value_length`` is the length of a native value, ``None`` for encapsulated data."""
 
     source: Path
     start: int
     end: int
+    value_length: int | None = None
 
 
 def read_full(path: Path, notes: list[str]) -> Dataset:
@@ -78,8 +81,47 @@ def read_header(path: Path, notes: list[str]) -> tuple[Dataset, PixelSpan | None
             _check_complete(ds, fp, size)
             return ds, None
         implicit, little = read_encoding(ds)  # a misdeclared file's pixel element is as written
-        end = _element_end(fp, start, size, implicit is not False, little is not False)
-    return ds, PixelSpan(path, start, end)
+        end, length = _element_end(fp, start, size, implicit is not False, little is not False)
+    return ds, PixelSpan(path, start, end, length)
+
+
+def native_pixels_fit(ds: Dataset, span: PixelSpan) -> bool:
+    """Whether a native pixel data value is as long as the image ``ds`` declares (plus
+    the pad byte of an odd length): only then may its bytes go out as they are."""
+    declared = declared_pixel_length(ds)
+    return declared is None or span.value_length in (None, declared + declared % 2)
+
+
+def fit_native_pixel_data(ds: Dataset) -> None:
+    """Cut native Pixel Data to the image it declares, and refuse it shorter than that.
+
+    Bytes after the last declared frame are never displayed, so they may hold
+    anything (text included); data shorter than the image cannot be decoded, so a
+    file carrying it is not released as an image.
+    """
+    declared = declared_pixel_length(ds) if "PixelData" in ds else None
+    if declared is None:
+        return
+    data = ds.PixelData
+    if len(data) < declared:
+        raise DeidentificationError("pixel data shorter than the image it declares")
+    if len(data) > declared + declared % 2:
+        ds.PixelData = data[:declared] + bytes(declared % 2)
+
+
+def declared_pixel_length(ds: Dataset) -> int | None:
+    """The byte length of the native Pixel Data ``ds``'s image attributes declare;
+    ``None`` for encapsulated data, a private syntax, or no Pixel Data element."""
+    meta = getattr(ds, "file_meta", None)
+    syntax = meta.get("TransferSyntaxUID") if meta is not None else None
+    if syntax is not None:
+        encoding = syntax_encoding(syntax)
+        if encoding is None or encoding.encapsulated:
+            return None
+    try:
+        return int(get_expected_length(ds, "bytes"))
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise DeidentificationError("pixel data without a complete image description") from exc
 
 
 def span_contains(span: PixelSpan, pattern: re.Pattern[bytes], overlap: int) -> bool:
@@ -170,8 +212,11 @@ def _check_complete(ds: Dataset, fp: BinaryIO, size: int) -> None:
             raise DeidentificationError("truncated file: it ends inside an element header")
 
 
-def _element_end(fp: BinaryIO, start: int, size: int, implicit: bool, little: bool) -> int:
-    """End offset of the pixel data element at ``start``; raises if it runs past the file."""
+def _element_end(
+    fp: BinaryIO, start: int, size: int, implicit: bool, little: bool
+) -> tuple[int, int | None]:
+    """End offset of the pixel data element at ``start`` and the length of its value
+    (``None`` if undefined: encapsulated); raises if it runs past the file."""
     order = "<" if little else ">"
     fp.seek(start)
     head = fp.read(12)
@@ -192,7 +237,7 @@ def _element_end(fp: BinaryIO, start: int, size: int, implicit: bool, little: bo
         end = _encapsulated_end(fp, position, size, order)
     if end > size:
         raise DeidentificationError("truncated file: pixel data shorter than its length")
-    return end
+    return end, None if length == UNDEFINED_LENGTH else length
 
 
 def _encapsulated_end(fp: BinaryIO, position: int, size: int, order: str) -> int:

@@ -50,7 +50,9 @@ from medveil.batch.outcome import FileOutcome, ResultSink, Status, wants_identit
 from medveil.batch.reader import (
     PIXEL_TAGS,
     PixelSpan,
+    fit_native_pixel_data,
     has_transfer_syntax,
+    native_pixels_fit,
     read_full,
     read_header,
     span_contains,
@@ -136,6 +138,8 @@ class _Worker:
             ds, pixels = self._read(candidate.path, notes)
             lap("read")
             result = self.engine.run(ds)
+            if pixels is None and self.config.policy.pixels is PixelMode.OFF:
+                fit_native_pixel_data(result.dataset)  # the pixel step rewrites it otherwise
             lap("deid")
             relative = relative_output(
                 self.config.layout,
@@ -178,7 +182,8 @@ class _Worker:
             if stored_as_declared(ds) and (pixels is None or _copyable(ds, pixels)):
                 return ds, pixels
             # Deflated or misdeclared (no pixel bytes to copy as they are), no declared
-            # encoding to append raw bytes in, or a codestream that may carry text the
+            # encoding to append raw bytes in, native data longer or shorter than its image
+            # (cut or refused after reading), or a codestream that may carry text the
             # engine must strip (F28: JPEG COM/APPn, J2K/JPEG XL boxes, video): read it all.
             notes.clear()
         return read_full(path, notes), None
@@ -210,7 +215,11 @@ class _Worker:
 
 def _copyable(ds: Dataset, pixels: PixelSpan) -> bool:
     """Whether the pixel data element may go to the output byte for byte."""
-    return has_transfer_syntax(ds) and not _may_hold_codestream_metadata(ds, pixels)
+    return (
+        has_transfer_syntax(ds)
+        and native_pixels_fit(ds, pixels)
+        and not _may_hold_codestream_metadata(ds, pixels)
+    )
 
 
 def _may_hold_codestream_metadata(ds: Dataset, pixels: PixelSpan) -> bool:
