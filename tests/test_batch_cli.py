@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import threading
 import warnings
 from collections.abc import Callable
@@ -274,6 +275,38 @@ def test_default_pixel_mode_is_phi_and_recorded(
     report = read_report(report_path)
     assert report["run"]["pixels"] == "phi"
     assert "clean-pixel-data" in report["run"]["options"]
+
+
+@pytest.mark.parametrize(("flag", "expected"), [([], "all-text"), (["--pixels", "off"], "off")])
+def test_pixel_mode_of_a_policy_file_applies_unless_the_flag_is_given(
+    medveil: Medveil,
+    phi_files: list[phi_corpus.CorpusFile],
+    tmp_path: Path,
+    flag: list[str],
+    expected: str,
+) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("pixels: all-text\n")
+    report_path = tmp_path / "r.json"
+    small = next(f for f in phi_files if f.base == "ct")
+    result = medveil(
+        "deid", small.path, "--out", tmp_path / "out", "--report", report_path,
+        "--policy", policy, *flag,
+    )  # fmt: skip
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    run = read_report(report_path)["run"]
+    assert run["pixels"] == expected
+    assert ("clean-pixel-data" in run["options"]) is (expected != "off")
+
+
+def test_policy_file_that_is_not_utf8_is_a_usage_error(
+    medveil: Medveil, phi_files: list[phi_corpus.CorpusFile], tmp_path: Path
+) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_bytes(b"preset: research\noverrides:\n  PatientName: \xff\xfe K\n")
+    result = medveil("deid", phi_files[0].path, "--out", tmp_path / "out", "--policy", policy)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "cannot read policy file" in result.stderr
 
 
 def test_review_without_pixels_warns(
@@ -668,3 +701,53 @@ def test_native_pixel_data_shorter_than_its_image_is_quarantined(
     (entry,) = read_report(report_path)["files"]
     assert "shorter than the image it declares" in entry["reason"]
     assert not output_files(out)
+
+
+@pytest.mark.parametrize("mode", [0o000, 0o444], ids=["not listable", "not searchable"])
+def test_folder_that_cannot_be_read_is_reported_and_the_run_goes_on(
+    tmp_path: Path, home: Path, mode: int
+) -> None:
+    """Its files were not de-identified: they are reported quarantined (exit 1), never
+    lost silently, and the rest of the batch is written. Root reads any folder, so
+    there the command runs without the capabilities that let it."""
+    folder = input_folder(tmp_path, {"top.dcm": pydicom_testfile("CT_small.dcm")})
+    locked = folder / "locked"
+    locked.mkdir()
+    shutil.copy(pydicom_testfile("MR_small.dcm"), locked / "inner.dcm")
+    out, report_path = tmp_path / "out", tmp_path / "r.json"
+    caps = "-dac_override,-dac_read_search"
+    as_user = ["setpriv", f"--inh-caps={caps}", f"--bounding-set={caps}", "--"]
+    if os.geteuid() == 0 and subprocess.run([*as_user, "true"]).returncode != 0:
+        pytest.skip("root here cannot drop its file capabilities (setpriv refused)")
+    medveil = Path(sys.executable).with_name("medveil")
+    command = [*(as_user if os.geteuid() == 0 else []), str(medveil), "--home", str(home)]
+    command += ["deid", str(folder), "--out", str(out), "--pixels", "off"]
+    command += ["--report", str(report_path)]
+    locked.chmod(mode)
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    finally:
+        locked.chmod(0o755)
+    assert result.returncode == 1, result.stdout + result.stderr
+    entries = {Path(f["input"]).name: f for f in read_report(report_path)["files"]}
+    assert entries["top.dcm"]["status"] == "ok"
+    refused = entries["locked"] if mode == 0o000 else entries["inner.dcm"]
+    assert refused["status"] == "quarantined"
+    assert refused["reason"].startswith("unreadable: ")
+
+
+def test_input_gone_before_its_quarantine_copy_is_reported(tmp_path: Path) -> None:
+    """A file deleted between discovery and its quarantine copy (a PACS export still
+    moving files) is reported with the copy missing; the later files are still done."""
+    from medveil.batch.quarantine import QuarantineSink
+
+    sink = QuarantineSink(tmp_path / "q")
+    gone = tmp_path / "gone.dcm"
+    sink.accept(FileOutcome(gone, Status.QUARANTINED, reason="DeidentificationError: x"))
+    kept = tmp_path / "kept.dcm"
+    kept.write_bytes(b"original")
+    sink.accept(FileOutcome(kept, Status.QUARANTINED, reason="DeidentificationError: y"))
+    sink.close()
+    manifest = json.loads((tmp_path / "q" / "quarantine.json").read_text())
+    assert manifest[0]["copy"] == "" and "not copied: No such file" in manifest[0]["reason"]
+    assert (tmp_path / "q" / manifest[1]["copy"]).read_bytes() == b"original"

@@ -9,7 +9,8 @@ Nothing here is fatal: non-DICOM files are reported as skipped, and media
 directories (DICOMDIR) are reported as dropped because they index the original
 file names (often PHI) and would be wrong for the new layout anyway. Files that
 look like DICOM but are broken stay candidates: the runner quarantines them with
-the parse error as the reason.
+the parse error as the reason. Files and folders that cannot be read are
+reported as quarantined (they were not de-identified: the run exits 1).
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def discover(inputs: Sequence[Path], *, exclude: Iterable[Path] = ()) -> Discove
         if not item.exists():
             raise UsageError(f"input does not exist: {raw}")
         root = item if item.is_dir() else item.parent
-        for path in _walk(item, excluded):
+        for path in _walk(item, excluded, found.rejected):
             if path in seen:
                 continue
             seen.add(path)
@@ -73,18 +74,36 @@ def discover(inputs: Sequence[Path], *, exclude: Iterable[Path] = ()) -> Discove
     return found
 
 
-def _walk(item: Path, excluded: set[Path]) -> Iterable[Path]:
-    """Yield the files under ``item`` (or ``item`` itself), sorted, skipping ``excluded``."""
+def _walk(item: Path, excluded: set[Path], unreadable: list[FileOutcome]) -> Iterable[Path]:
+    """Yield the files under ``item`` (or ``item`` itself), sorted, skipping ``excluded``.
+
+    A folder that cannot be listed, or whose entries cannot be examined, goes to
+    ``unreadable`` as a quarantined outcome: its files were not de-identified, and
+    a run that silently lost them would look complete.
+    """
     if item.is_file():
         yield item
         return
-    for dirpath, dirnames, filenames in os.walk(item):
+
+    def refused(exc: OSError) -> None:
+        unreadable.append(_unreadable(Path(exc.filename or item), exc))
+
+    for dirpath, dirnames, filenames in os.walk(item, onerror=refused):
         here = Path(dirpath)
         dirnames[:] = sorted(d for d in dirnames if (here / d).resolve() not in excluded)
         for name in sorted(filenames):
             path = here / name
-            if path.is_file():
+            try:
+                is_file = path.is_file()
+            except OSError as exc:  # listed but not searchable (a folder without x)
+                unreadable.append(_unreadable(path, exc))
+                continue
+            if is_file:
                 yield path.resolve()
+
+
+def _unreadable(path: Path, exc: OSError) -> FileOutcome:
+    return FileOutcome(path, Status.QUARANTINED, reason=f"unreadable: {exc.strerror or exc}")
 
 
 def _classify(path: Path) -> FileOutcome | None:
@@ -93,7 +112,7 @@ def _classify(path: Path) -> FileOutcome | None:
         with path.open("rb") as fh:
             head = fh.read(132)
     except OSError as exc:
-        return FileOutcome(path, Status.SKIPPED, reason=f"unreadable: {exc.strerror}")
+        return _unreadable(path, exc)
     if path.name.upper() == "DICOMDIR":
         return _dicomdir(path)
     if head[128:132] == b"DICM":

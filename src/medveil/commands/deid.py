@@ -49,28 +49,31 @@ class BatchRequest:
     fsync: bool = True
 
 
-def build_policy(profile: str, options: list[str], policy_file: Path | None, pixels: str) -> Policy:
-    """Preset, then the YAML policy file, then ``--option``s, then the pixel mode."""
+def build_policy(
+    profile: str, options: list[str], policy_file: Path | None, pixels: str | None
+) -> Policy:
+    """Preset with the default pixel mode (``phi``), then the YAML policy file (its
+    ``pixels:`` wins over that default), then ``--option``s, then ``--pixels`` if given."""
     from medveil.deid.policy import PixelMode, Policy
     from medveil.profiles.options import PRESETS, Option
 
     if profile not in PRESETS:
         raise UsageError(f"unknown --profile {profile!r}; choose from {', '.join(PRESETS)}")
     modes = [mode.value for mode in PixelMode]
-    if pixels not in modes:
+    if pixels is not None and pixels not in modes:
         raise UsageError(f"unknown --pixels {pixels!r}; choose from {', '.join(modes)}")
     valid = {o.value: o for o in Option}
     unknown = [o for o in options if o not in valid]
     if unknown:
         raise UsageError(f"unknown --option {', '.join(unknown)}; choose from {', '.join(valid)}")
-    policy = Policy.preset_named(profile)
+    policy = with_pixel_mode(Policy.preset_named(profile), PixelMode.PHI)
     if policy_file is not None:
         if not policy_file.is_file():
             raise UsageError(f"--policy file not found: {policy_file}")
         policy = Policy.from_yaml(policy_file, base=policy)
     if options:
         policy = policy.with_options(*(valid[o] for o in options))
-    return with_pixel_mode(policy, PixelMode(pixels))
+    return with_pixel_mode(policy, policy.pixels if pixels is None else PixelMode(pixels))
 
 
 def with_pixel_mode(policy: Policy, mode: PixelMode) -> Policy:
@@ -205,7 +208,12 @@ def deid(
         list[str] | None, typer.Option("--option", help="Extra PS3.15 option (repeatable).")
     ] = None,
     policy: Annotated[Path | None, typer.Option("--policy", help="YAML policy file.")] = None,
-    pixels: Annotated[str, typer.Option(help="Burned-in text: off | all-text | phi.")] = "phi",
+    pixels: Annotated[
+        str | None,
+        typer.Option(
+            help="Burned-in text: off | all-text | phi (default: the policy file's, else phi)."
+        ),
+    ] = None,
     workers: Annotated[
         int, typer.Option(help="Worker processes (default: CPU count).", show_default=False)
     ] = 0,

@@ -137,7 +137,7 @@ class Policy:
         """Read a policy file (format in the module docstring) on top of ``base``."""
         try:
             document = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
             raise UsageError(f"cannot read policy file {path}: {exc}") from None
         if not isinstance(document, Mapping):
             raise UsageError(f"policy file {path}: expected a mapping at the top level")
