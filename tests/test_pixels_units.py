@@ -22,7 +22,7 @@ from medveil.pixels.ocr import Reading
 from medveil.pixels.phi import PhiJudge, decide, is_marker
 from medveil.pixels.report import Box
 from medveil.pixels.views import display_view, extremes_view, window_of
-from pixel_fixtures import burn, covered, sample
+from pixel_fixtures import burn, burn_turned, covered, sample
 
 
 @pytest.fixture(scope="module")
@@ -166,9 +166,55 @@ def test_candidates_find_small_low_contrast_text_in_a_radiograph() -> None:
     frame = ds.pixel_array.copy()
     truth = burn(frame, "ID 998877", 1500, 40, 14, int(frame[45, 1500]) - 2500)
     view = display_view(frame, window_of(ds), ds)
-    crops = [box for box, _ in candidate_crops(view)]
+    crops = [crop.box for crop in candidate_crops(view)]
     assert covered(truth.box, crops)
     assert sum(b.area for b in crops) < 0.05 * view.size  # few crops: the fast path holds
+
+
+def _views_of(ds: Dataset, frame: np.ndarray) -> list[tuple[np.ndarray, bool]]:
+    """The display rendering and the extremes mask (if any), each with ``mask``."""
+    views = [(display_view(frame, window_of(ds), ds), False)]
+    extremes = extremes_view(frame)
+    return views + ([(extremes, True)] if extremes is not None else [])
+
+
+@pytest.mark.parametrize("turns", [1, 3])
+def test_candidates_find_a_turned_identification_strip(turns: int) -> None:
+    """Name, ID and date turned 90 degrees along the edge of a large radiograph: the
+    search for lines across the frame misses them, the search down it finds them."""
+    ds = pydicom.dcmread(sample("data_store", "RG1_UNCR.dcm"))
+    frame = ds.pixel_array.copy()
+    lines = ["DOE JOHN", "ID 12345678", "1970-01-01"]
+    burned = burn_turned(frame, lines, 20, 400, int(frame.max()), turns=turns, size=36)
+    vertical = [
+        c.box
+        for view, mask in _views_of(ds, frame)
+        for c in candidate_crops(view, mask=mask)
+        if c.vertical
+    ]
+    # Most of each line in one crop (the detector's box is then padded to the rest).
+    for line in burned:
+        assert any(c.intersection(line.box) >= 0.8 * line.box.area for c in vertical)
+
+
+def test_vertical_structures_cost_no_crop() -> None:
+    """Ribs, a ruler, a scale without a spine, solid and dashed lines are long and
+    narrow too; none of them may cost a detector run as a column of letters."""
+    for name in ("RG1_UNCR.dcm", "RG3_UNCR.dcm"):
+        ds = pydicom.dcmread(sample("data_store", name))
+        frame = ds.pixel_array.copy()
+        top = int(frame.max())
+        frame[100:1700, 60:64] = top  # a wire
+        frame[100:1700, 200:201] = top  # a thin line
+        frame[100:1700, 1500:1503] = top  # a ruler: spine and ticks, longer every 5th
+        for y in range(100, 1700, 10):
+            frame[y : y + 2, 1503 : 1503 + (30 if y % 50 == 0 else 14)] = top
+        for y in range(100, 1700, 20):  # a scale without a spine
+            frame[y : y + 2, 1300:1320] = top
+        for y in range(100, 1700, 12):  # a dashed line
+            frame[y : y + 6, 1200:1204] = top
+        for view, mask in _views_of(ds, frame):
+            assert [c for c in candidate_crops(view, mask=mask) if c.vertical] == [], name
 
 
 @pytest.mark.parametrize("shape", [(1, 2000), (2000, 1)])

@@ -5,6 +5,12 @@ candidate search proposes crops, the neural detector finds text lines in
 them, and the recognizer reads each line from the rendering it was found in.
 Lines found in both renderings are merged, keeping every reading (a line is
 redacted if any reading of it is PHI).
+
+Text turned 90 degrees (an identification strip along a plate's edge) is
+found by the candidate search as a column of letters; the detector runs on
+that crop turned upright, and a vertical line is read turned both ways
+(bottom to top and top to bottom: which one is right is not known), keeping
+both readings, so PHI in either is redacted.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from medveil.pixels.candidates import candidate_crops
+from medveil.pixels.candidates import Crop, candidate_crops
 from medveil.pixels.ocr import OcrEngine, Reading
 from medveil.pixels.report import Box, add_merged
 
@@ -43,6 +49,9 @@ BOOST_PIXELS = 40_000
 MAX_CROP_PIXELS = 120_000
 # A reading at least this confident is not repeated on another rendering.
 CONFIDENT = 0.9
+# A line the detector finds upright that is this many times taller than wide
+# is vertical text (a single tall letter such as "1" is about 2-3x).
+VERTICAL_LINE = 2.5
 
 
 @dataclass
@@ -51,6 +60,7 @@ class Line:
 
     box: Box
     readings: list[Reading]
+    vertical: bool = False  # turned 90 degrees: read turned both ways
 
     @property
     def texts(self) -> list[str]:
@@ -86,18 +96,19 @@ def find_lines(
     lines: list[Line] = []
     for number, view in enumerate(views):
         whole = number == 0 and near is None
-        boxes = _detect(view, engine, near, whole, mask=number > 0, region=region)
+        found = _detect(view, engine, near, whole, mask=number > 0, region=region)
         if not read:
-            for box in boxes:
-                _add(lines, Line(box, []))
+            for box, vertical in found:
+                _add(lines, Line(box, [], vertical))
             continue
-        unread = [b for b in boxes if not _read_confidently(lines, b)]
-        for box in boxes:
-            if box not in unread:
-                _add(lines, Line(box, []))  # grows the line's box; its reading stands
-        crops = [_line_crop(view, box) for box in unread]
-        for box, reading in zip(unread, engine.recognize(crops), strict=True):
-            _add(lines, Line(box, [reading]))
+        unread = [(b, v) for b, v in found if not _read_confidently(lines, b)]
+        for box, vertical in found:
+            if (box, vertical) not in unread:
+                _add(lines, Line(box, [], vertical))  # grows the line's box; its reading stands
+        crops = [_line_crops(view, box, vertical) for box, vertical in unread]
+        readings = iter(engine.recognize([c for pair in crops for c in pair]))
+        for (box, vertical), pair in zip(unread, crops, strict=True):
+            _add(lines, Line(box, [next(readings) for _ in pair], vertical))
     return lines
 
 
@@ -118,8 +129,8 @@ def _detect(
     *,
     mask: bool,
     region: Box | None = None,
-) -> list[Box]:
-    """Text boxes in one view.
+) -> list[tuple[Box, bool]]:
+    """Text boxes in one view, each with whether it is a vertical line.
 
     With ``whole``, small frames and frames whose candidates cover most of
     them are scanned whole; otherwise (the extremes mask, the verification
@@ -127,7 +138,7 @@ def _detect(
     """
     rows, columns = view.shape
     if whole and max(rows, columns) <= SMALL_SIDE:
-        return _full_scan(view, engine, region)
+        return _upright(_full_scan(view, engine, region))
     if near is not None and mask:
         crops = _crops_near(view, near)
     else:
@@ -136,17 +147,35 @@ def _detect(
         crops = [c for c in crops if any(c[0].intersection(b) for b in near)]
     if region is not None:
         crops = [c for c in crops if c[0].intersection(region)]
-    if whole and coverage([box for box, _ in crops], rows, columns) > FULL_SCAN_SHARE:
-        return _full_scan(view, engine, region)
-    found: list[Box] = []
-    for crop, height in crops:
+    if whole and coverage([c.box for c in crops], rows, columns) > FULL_SCAN_SHARE:
+        return _upright(_full_scan(view, engine, region))
+    found: list[tuple[Box, bool]] = []
+    for crop, height, vertical in crops:
         budget = (MAX_CROP_PIXELS / crop.area) ** 0.5
         boost = min(FULL_SCAN_MAX_SCALE, (BOOST_PIXELS / crop.area) ** 0.5)
         scale = float(np.clip(TARGET_CHARACTER_HEIGHT / max(height, 1), 0.5, MAX_SCALE))
         scale = min(max(scale, boost), max(0.5, budget))
         pixels = _stretch(view[crop.y0 : crop.y1, crop.x0 : crop.x1])
-        found += [box.shifted(crop.x0, crop.y0) for box in engine.detect(pixels, scale)]
+        if vertical:
+            found += [
+                (_unturn(box, crop), box.width >= box.height)
+                for box in engine.detect(np.ascontiguousarray(np.rot90(pixels, -1)), scale)
+            ]
+        else:
+            found += _upright(
+                [box.shifted(crop.x0, crop.y0) for box in engine.detect(pixels, scale)]
+            )
     return found
+
+
+def _upright(boxes: list[Box]) -> list[tuple[Box, bool]]:
+    """Boxes the detector found in an upright image; the very tall ones are vertical text."""
+    return [(box, box.height >= VERTICAL_LINE * box.width) for box in boxes]
+
+
+def _unturn(box: Box, crop: Box) -> Box:
+    """A box found in ``crop`` turned clockwise (``np.rot90(pixels, -1)``), in the frame."""
+    return Box(crop.x0 + box.y0, crop.y1 - box.x1, crop.x0 + box.y1, crop.y1 - box.x0)
 
 
 def coverage(boxes: list[Box], rows: int, columns: int) -> float:
@@ -157,16 +186,16 @@ def coverage(boxes: list[Box], rows: int, columns: int) -> float:
     return float(grid.mean())
 
 
-def _crops_near(view: np.ndarray, near: list[Box]) -> list[tuple[Box, int]]:
+def _crops_near(view: np.ndarray, near: list[Box]) -> list[Crop]:
     """Candidate crops of a mask view, searched only in windows around ``near`` boxes."""
     rows, columns = view.shape
     windows: list[Box] = []
     for box in near:
         add_merged(windows, box.padded(3 * box.height, rows, columns))
     return [
-        (b.shifted(w.x0, w.y0), height)
+        crop._replace(box=crop.box.shifted(w.x0, w.y0))
         for w in windows
-        for b, height in candidate_crops(view[w.y0 : w.y1, w.x0 : w.x1], mask=True)
+        for crop in candidate_crops(view[w.y0 : w.y1, w.x0 : w.x1], mask=True)
     ]
 
 
@@ -191,11 +220,15 @@ def _stretch(crop: np.ndarray) -> np.ndarray:
     return np.clip((crop.astype(np.float32) - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
 
 
-def _line_crop(view: np.ndarray, box: Box) -> np.ndarray:
-    """The line with a little margin, which the recognizer reads best."""
-    pad = max(2, box.height // 6)
+def _line_crops(view: np.ndarray, box: Box, vertical: bool) -> list[np.ndarray]:
+    """The line with a little margin, which the recognizer reads best; a vertical
+    line turned both ways (read bottom to top, and top to bottom)."""
+    pad = max(2, (box.width if vertical else box.height) // 6)
     b = box.padded(pad, *view.shape)
-    return _stretch(view[b.y0 : b.y1, b.x0 : b.x1])
+    crop = _stretch(view[b.y0 : b.y1, b.x0 : b.x1])
+    if not vertical:
+        return [crop]
+    return [np.ascontiguousarray(np.rot90(crop, -1)), np.ascontiguousarray(np.rot90(crop, 1))]
 
 
 def _add(lines: list[Line], new: Line) -> None:
@@ -204,5 +237,6 @@ def _add(lines: list[Line], new: Line) -> None:
         if _same_line(line.box, new.box):
             line.box = line.box.union(new.box)
             line.readings.extend(new.readings)
+            line.vertical = line.vertical or new.vertical
             return
     lines.append(new)

@@ -32,12 +32,31 @@ MAX_GAP = 0.7  # largest blank run, in line heights, still inside the line
 INK_SHARE = 0.25
 MIN_INK = 8.0  # gray levels: below the candidate search, only a line's ends are searched
 _KERNEL = np.ones((9, 9), np.uint8)
+# As tall for its width as a detected vertical line (medveil.pixels.detect).
+VERTICAL_LINE = 2.5
 
 
 def redaction_boxes(boxes: list[Box], views: list[np.ndarray]) -> list[Box]:
-    """Final fill rectangles for the detected ``boxes`` (same order, then bridged)."""
-    grown = [_pad(_snap(box, views), views[0].shape) for box in boxes]
+    """Final fill rectangles for the detected ``boxes`` (same order, then bridged).
+
+    A vertical line (text turned 90 degrees, :data:`VERTICAL_LINE` times taller than
+    wide) is snapped and padded along its column: the frame is turned for it.
+    """
+    turned: list[np.ndarray] = []
+    grown = []
+    for box in boxes:
+        if box.height < VERTICAL_LINE * box.width:
+            grown.append(_pad(_snap(box, views), views[0].shape))
+            continue
+        if not turned:
+            turned = [np.ascontiguousarray(view.T) for view in views]
+        grown.append(_turn(_pad(_snap(_turn(box), turned), turned[0].shape)))
     return _bridge(grown)
+
+
+def _turn(box: Box) -> Box:
+    """The box in the transposed frame (and back)."""
+    return Box(box.y0, box.x0, box.y1, box.x1)
 
 
 def _snap(box: Box, views: list[np.ndarray]) -> Box:
