@@ -602,3 +602,22 @@ def test_file_without_meta_group_gets_the_syntax_it_was_read_in(pydicom_samples:
     result = Deidentifier(Policy.preset_named("basic"), Pseudonymizer(b"k" * 32)).run(source)
     assert result.dataset.file_meta.TransferSyntaxUID == ImplicitVRLittleEndian
     assert "TransferSyntaxUID" not in source.file_meta  # the input is not modified
+
+
+@pytest.mark.parametrize(
+    ("keyword", "text", "kept"),
+    [
+        ("ContentDescription", "Dr Thistlewaite MRN 55123", f"Dr {MARKER} MRN {MARKER}"),
+        ("DocumentTitle", "Report for Dr Thistlewaite", f"Report for Dr {MARKER}"),
+        ("SegmentDescription", "患者王五 tumour", f"患者{MARKER} tumour"),
+        ("DoseComment", "Acc#: A-1234", f"Acc#: {MARKER}"),
+        ("ContentDescription", "MR BRAIN W/WO, staging cT2N0M0", "MR BRAIN W/WO, staging cT2N0M0"),
+    ],
+)
+def test_text_kept_by_default_is_scrubbed_for_titled_names_and_labelled_ids(
+    keyword: str, text: str, kept: str
+) -> None:
+    """Attributes the profile does not list are kept unless they hold PHI: a name after a
+    title or a number after an ID label is PHI no header attribute holds."""
+    out = run(image(**{keyword: text}), Policy.preset_named("research")).dataset
+    assert out.data_element(keyword).value == kept

@@ -462,3 +462,187 @@ def test_is_fast_on_typical_descriptions(lexicon: PhiLexicon) -> None:
     for text in texts:
         lexicon.scrub(text)
     assert time.perf_counter() - start < 2.0  # about 0.2 s on one slow core
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "MR BRAIN W/WO CONTRAST",
+        "MR Pelvis Prostate",
+        "DR Chest PA/Lat",
+        "MS Brain Protocol",
+        "MRS Brain single voxel",
+        "Hx MS Relapsing",
+        "Mx: Conservative",
+        "Relative Enhancement 150%",
+        "Contact Lens in situ",
+        "Father History of AAA",
+        "Staging cT2N0M0, pT1aN0M0",
+        "SE3IM12 and IM000123",
+        "seen by ENT",
+        "discussed with Vascular Surgery",
+        "May 5 mg",
+        "1/2000 dilution",
+        "主治医生签字",
+        "病区3床",
+    ],
+)
+def test_codes_that_look_like_titles_names_or_ids_are_kept(text: str) -> None:
+    assert removed(EMPTY, text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("MR. SMITH called", ["SMITH"]),
+        ("Mr Smith called", ["Smith"]),
+        ("d/w dr. Patel", ["Patel"]),
+        ("Dr_Ahmed knee protocol", ["Ahmed"]),
+        ("Dictated by: Thomas Anderson MD", ["Thomas Anderson"]),
+        ("Electronically signed by: Priya Raman, MD", ["Priya Raman"]),
+        ("Interpreted by Alice Nguyen, M.D.", ["Alice Nguyen"]),
+        ("seen by J. Doe", ["Doe"]),
+        ("Reviewed by: Dr Jones", ["Jones"]),
+        ("Results phoned to Sarah Jones RN at 14:30", ["Sarah Jones"]),
+        ("Referring physician: Ahmed Khan", ["Ahmed Khan"]),
+        ("Tech: Ahmed Khan", ["Ahmed Khan"]),
+        ("Attending: Kowalski", ["Kowalski"]),
+        ("NOK: Jane Brown (daughter)", ["Jane Brown"]),
+        ("Next of kin: Jane Brown", ["Jane Brown"]),
+        ("Mom: Jane Brown", ["Jane Brown"]),
+        ("Consent signed by patient's son, Robert.", ["Robert"]),
+        ("Drs. Patel and Lee reviewed", ["Patel and Lee"]),
+        ("Dr. Smith & Jones", ["Smith & Jones"]),
+        ("Dr. van der Berg and Dr. de Souza", ["van der Berg", "de Souza"]),
+        ("申请医生：刘建国", ["刘建国"]),
+        ("责任护士：王丽", ["王丽"]),
+        ("患者张三之女王芳", ["张三", "王芳"]),
+        ("家属李四陪同", ["李四"]),
+        ("报告人：王五，审核人：孙伟", ["王五", "孙伟"]),
+        ("技师:郑强 签发人 王五", ["郑强", "王五"]),
+        ("患儿刘洋，监护人：王五，带教老师：李明", ["刘洋", "王五", "李明"]),
+        ("爱人王五陪同，儿媳王芳", ["王五", "王芳"]),
+        ("患者：张 三", ["张 三"]),
+        ("姓 名：麦家豪", ["麦家豪"]),
+        ("张三 医生", ["张三"]),
+    ],
+)
+def test_names_after_role_labels(text: str, expected: list[str]) -> None:
+    assert removed(EMPTY, text) == expected
+    assert {s.kind for s in EMPTY.find(text)} == {"name"}
+
+
+@pytest.mark.parametrize(
+    "date",
+    [
+        "17/04/61",
+        "03/05/24",
+        "4-17-61",
+        "17-Apr-61",
+        "5 Mar 24",
+        "March 5",
+        "Mar 5th",
+        "5 March",
+        "5th of March",
+        "MAR-05-2024",
+        "2024-Mar-05",
+        "2024 Mar 5",
+        "5/Mar/2024",
+        "2024-03",
+        "04/1961",
+        "二〇二四年三月五日",
+        "三月五号",
+    ],
+)
+def test_dates_with_short_or_no_years_and_other_layouts(date: str) -> None:
+    text = f"exam on {date} done"
+    assert removed(EMPTY, text) == [date]
+    assert [s.kind for s in EMPTY.find(text)] == ["date"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Age: 92, male", ["Age: 92"]),
+        ("Age 092Y", ["Age 092Y"]),
+        ("92M chest pain, 92F fall", ["92M", "92F"]),
+        ("患者，男，92周岁", ["92周岁"]),
+        ("年龄：92", ["年龄：92"]),
+        ("九十二岁", ["九十二岁"]),
+        ("ninety-two year old man", ["ninety-two year old"]),
+        ("Age: 45, 45M, 四十五岁", []),
+    ],
+)
+def test_ages_over_89_in_more_spellings(text: str, expected: list[str]) -> None:
+    assert removed(EMPTY, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("MRN: 55123", ["55123"]),
+        ("MRN:A1234", ["A1234"]),
+        ("Acc No.12345", ["12345"]),
+        ("Acc#:A-12345", ["A-12345"]),
+        ("住院号：12345, 门诊号 67890", ["12345", "67890"]),
+        ("身份证 110105 19491231 002X", ["110105 19491231 002X"]),
+        ("tel 555 1234", ["555 1234"]),
+        ("电话：8765-4321", ["8765-4321"]),
+        ("Tel 138.0013.8000", ["138.0013.8000"]),
+        ("手机 138 001 38000", ["138 001 38000"]),
+        ("room 555-1234", []),
+    ],
+)
+def test_labelled_identifiers_and_phones(text: str, expected: list[str]) -> None:
+    assert removed(EMPTY, text) == expected
+
+
+@pytest.mark.parametrize("text", ["pid 1234 5678", "MRN 12-345-678", "ACC 778-1234"])
+def test_own_ids_written_in_groups(text: str) -> None:
+    ds = Dataset()
+    ds.PatientID, ds.AccessionNumber = "12345678", "A7781234"
+    assert MARKER in PhiLexicon.from_dataset(ds).scrub(text)
+    assert not any(c.isdigit() for c in PhiLexicon.from_dataset(ds).scrub(text))
+
+
+def test_own_birth_date_with_a_two_digit_year() -> None:
+    ds = Dataset()
+    ds.PatientBirthDate = "19610417"
+    lex = PhiLexicon.from_dataset(ds)
+    assert removed(lex, "DOB 17.4.61; 17.04.61") == ["17.4.61", "17.04.61"]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        ("O'Brien^Sean", "O\u2019Brien CT", ["O\u2019Brien"]),
+        ("O\u2019Brien^Sean", "O'Brien CT", ["O'Brien"]),
+        ("O'Brien^Sean", "OBrien CT", ["OBrien"]),
+        ("D'Angelo^Maria", "Dangelo CT", ["Dangelo"]),
+        ("Mueller^Hans", "Müller CT, Muller", ["Müller", "Muller"]),
+        ("Schroeder^Karl", "Schroder CT", ["Schroder"]),
+        ("Watson^Mary-Jane", "MaryJane CT", ["MaryJane"]),
+        ("Joe^Ann", "Jo CT", []),
+    ],
+)
+def test_own_name_without_apostrophes_hyphens_or_umlaut_spellings(
+    name: str, text: str, expected: list[str]
+) -> None:
+    ds = Dataset()
+    ds.PatientName = name
+    assert removed(PhiLexicon.from_dataset(ds), text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("住址：上海市浦东新区张江镇", ["上海市浦东新区张江镇"]),
+        ("住址：广东省深圳市南山区科技园", ["广东省深圳市南山区科技园"]),
+        ("地址:北京市朝阳区建国路十二号", ["北京市朝阳区建国路十二号"]),
+        ("住建国路12号院3号楼2单元501室", ["住建国路12号院3号楼2单元501室"]),
+        ("email 张三@163.com", ["张三@163.com"]),
+        ("市第一人民医院病区", []),
+    ],
+)
+def test_chinese_addresses_and_non_ascii_email(text: str, expected: list[str]) -> None:
+    assert removed(EMPTY, text) == expected

@@ -347,10 +347,11 @@ class _Job:
         sequences (code values excepted), and anywhere it holds a term of the lexicon (the
         safety net that lets a file with a name in an attribute PS3.15 does not list be
         released clean; it also catches an accession number used as a local CodeValue), or
-        PHI a pattern finds (an e-mail address, a phone number, a date unless dates are
-        kept; code values excepted). A code string only counts when it holds a term: its
-        values are defined terms, so a name there (``ImageType`` ``ORIGINAL\\SMITH``) is
-        typed in by someone, whereas patterns would mistake codes for PHI."""
+        PHI a pattern finds (an e-mail address, a phone number, a number after an ID label,
+        a name after a title, a date unless dates are kept; code values excepted). A code
+        string only counts when it holds a term: its values are defined terms, so a name
+        there (``ImageType`` ``ORIGINAL\\SMITH``) is typed in by someone, whereas patterns
+        would mistake codes for PHI."""
         if vr == "CS":
             return self.terms is not None and any(
                 self.terms.search(text) for text in text_values(src[tag].value)

@@ -12,7 +12,8 @@ detectors are applied, both offline and deterministic:
    never matters); ideographic ``张^三`` yields ``张三`` and ``张 三``; phonetic
    groups are treated like alphabetic ones. IDs also give their digits-only
    form, addresses their comma-separated parts, the birth date a dozen
-   spellings. Latin terms match on word boundaries (``Smith`` is found in
+   spellings (two-digit years too); IDs and phone numbers are also found written
+   in digit groups (``1234 5678``). Latin terms match on word boundaries (``Smith`` is found in
    ``Smith先生`` and ``Dr.Smith`` but not in ``Smithfield``); terms with CJK
    or other scripts match as substrings, since those scripts have no spaces.
 2. **Patterns** for PHI that need no lexicon:
@@ -20,7 +21,7 @@ detectors are applied, both offline and deterministic:
    ============  ==========================================================
    kind          examples
    ============  ==========================================================
-   email         ``john.smith@example.org``
+   email         ``john.smith@example.org``, ``张三@163.com``
    url           ``https://...``, ``www....``
    resident_id   Chinese resident ID: 18 chars, birth date inside, valid
                  ISO 7064 MOD 11-2 check character (may be ``X``); a bad
@@ -28,25 +29,34 @@ detectors are applied, both offline and deterministic:
    date          ``20240305``, ``2024-03-05``, ``2024/3/5``, ``2024.03.05``,
                  ``05/03/2024``, ``3-5-2024``, ``5 March 2024``,
                  ``5th of Mar, 2024``, ``March 5, 2024``, ``March 2024``,
-                 ``05-Mar-2024``, ``2024年3月5日``, ``3月5日``
+                 ``05-Mar-2024``, ``2024年3月5日``, ``3月5日``; two-digit
+                 years (``03/05/24``, ``17-Apr-61``); no year (``March 5``,
+                 ``5th of March``, ``三月五号``); ``2024-03``, ``04/1961``
    phone         Chinese mobile ``13800138000`` / ``138 0013 8000`` with or
                  without ``+86``; landline ``010-12345678``,
                  ``(0755) 1234567``; ``+44 20 7946 0958``; ``(555) 123-4567``
    ip            IPv4 addresses
+   age           over 89: ``97-year-old``, ``Age: 92``, ``92F``, ``92周岁``
+   labelled_id   the value after an ID label: ``MRN: 55123``, ``住院号：12345``
    address       ``17 Wrenfield Crescent`` (house number, capitalised words,
-                 a street word), UK postcodes, ``学院路37号``
+                 a street word), UK postcodes, ``学院路37号``,
+                 ``上海市浦东新区张江镇``
    id            ``123-45-6789`` (SSN shape); digit runs of 6 or more not
                  part of a decimal or dotted number; tokens of 6+ letters
                  and digits with at least 3 digits and a letter
                  (``MRN12345``, ``CT20240305001``), except a number with a
-                 unit (``1000mAs``, ``120kVp``) or a matrix (``512x512``)
+                 unit (``1000mAs``, ``120kVp``), a matrix (``512x512``), a
+                 TNM stage (``cT2N0M0``) or an image label (``SE3IM12``)
    ============  ==========================================================
 
-3. **Titles**: one or two capitalised words after ``Dr``, ``Prof``, ``Mr``,
-   ``Mrs``, ``Ms``, ``Miss``, ``Mx``, ``Nurse`` (``seen by Dr Thistlewaite``), Han
-   characters before ``医生``, ``主任``, ``先生``, ``女士``... or after ``患者``:
-   names no header attribute holds. A capitalised word right next to a
-   lexicon name goes with it (``Escort: Rosamund Quillfeather``).
+3. **Titles, relations and roles**: one or two capitalised words after ``Dr``,
+   ``Mr``, ``Ms``... (in capitals only with a period: ``MR BRAIN`` is a
+   modality), ``Prof``, ``Nurse``, a relation with a colon or in lower case
+   (``Escort: Rosamund Quillfeather``, ``contact daughter Imogen``; not
+   ``Contact Lens``), a role with a colon (``Tech: Ahmed Khan``), ``Dictated
+   by``, ``Signed by``...; Han characters before ``医生``, ``主任``, ``先生``...
+   (not a label before a colon: ``申请医生：刘建国``) or after ``患者``,
+   ``家属``, ``报告人``, ``姓名``...: names no header attribute holds.
 
 Terms and text are compared folded (:func:`fold`: case, width, accents), so
 ``ＱＵＩＬＬ``, ``Jurgen`` and ``ΠΑΠΑΔΟΠΟΥΛΟΥ`` match ``Quill``, ``Jürgen`` and
@@ -188,7 +198,7 @@ _UNSPACED = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\U
 _UNSPACED_CHAR = re.compile(f"[{_UNSPACED}]")
 _ODD_SPACE = re.compile(r"\s\s|[^\S ]")  # whitespace other than single spaces
 _SPECIAL_FOLDS = {"ß": "ss", "ø": "o", "æ": "ae", "œ": "oe", "đ": "d", "ð": "d", "ł": "l"}
-_SPECIAL_FOLDS |= {"þ": "th", "ı": "i", "ς": "σ"}
+_SPECIAL_FOLDS |= {"þ": "th", "ı": "i", "ς": "σ", "\u2019": "'", "\u2018": "'", "\u02bc": "'"}
 _TRANSLITERATIONS: dict[str, tuple[str, ...]] = {
     "ä": ("a", "ae"),
     "ö": ("o", "oe"),
@@ -199,11 +209,17 @@ _TRANSLITERATIONS |= {"å": ("a", "aa"), "æ": ("ae",), "ß": ("ss",), "þ": ("t
 _ALNUM = re.compile(r"[^\W_]")
 _DIGIT = re.compile(r"\d")
 _DIGITS = re.compile(r"\d+")
-# Pattern kinds that make kept text worth scrubbing (a bare number is not enough).
+_DIGIT_RUN = re.compile(r"\d+(?:[ -]\d+)+")
+_JOINERS = re.compile(r"['\u2019-]")  # O'Brien is also typed OBrien, Mary-Jane MaryJane
+_SPELLED_UMLAUT = re.compile(r"([AOUaou])[Ee]")  # Mueller is also typed Müller or Muller
+# Kinds that make kept text worth scrubbing: a bare number is not enough, a number after
+# a label ("MRN 55123") or a name after a title is.
 PATTERN_ALERT_KINDS = frozenset(
-    {"email", "url", "resident_id", "date", "phone", "ip", "address", "age"}
+    {"email", "url", "resident_id", "date", "phone", "ip", "address", "age", "labelled_id", "name"}
 )
-_PATTERN_HINT = re.compile(r"\d|@|www|://", re.IGNORECASE)  # every pattern needs one
+# every pattern needs one: a digit, or a word that Chinese dates, ages and addresses and
+# English ages can be written with
+_PATTERN_HINT = re.compile(r"\d|@|www|://|[年月岁歲歳号省市]|ninety|hundred", re.IGNORECASE)
 _ID_PREFIX = re.compile(r"^[A-Za-z]+[\s\-_/:#.]*")
 _TOKEN_SPLIT = re.compile(r"[\s\-,]+")
 _MONTHS = (
@@ -220,20 +236,45 @@ _MONTHS = (
     "November",
     "December",
 )
-_MONTH = (
-    r"(?<![A-Za-z])(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?"
-    r"|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)(?![A-Za-z])\.?"
+_MONTH_NAMES = (
+    "jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    "|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
+)
+_MONTH = rf"(?<![A-Za-z])(?:{_MONTH_NAMES})(?![A-Za-z])\.?"
+# In dates without a year a month must be capitalised ("March 5", not "may 5" or "OCT 5").
+_MONTH_CAPITALISED = (
+    "(?<![A-Za-z])(?-i:"
+    + "|".join(name[0].upper() + name[1:] for name in _MONTH_NAMES.split("|"))
+    + ")(?![A-Za-z])\\.?"
 )
 _DAY = r"(?:0?[1-9]|[12]\d|3[01])"
 _MON = r"(?:0?[1-9]|1[0-2])"
 _YEAR = r"(?:1[89]|20)\d{2}"
-_PATTERNS = (
-    ("email", r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"),
-    ("url", r"(?:https?|ftp)://[^\s<>\"\\]+|(?<![A-Za-z0-9.])www\.[^\s<>\"\\]+"),
-    (
+_ORDINAL = r"(?:st|nd|rd|th)?"
+_UNIT_AFTER = r"\s*(?:mm|cm|mg|ml|mcg|ug|kg|g|mmol|%)(?![A-Za-z])"  # "May 5 mg" is a dose
+_CN_DIGITS = "〇零一二三四五六七八九十百"
+_CN_MONTH = "(?:十[一二]?|[一二三四五六七八九])"
+_CN_DAY = "(?:[一二三]?十[一二三四五六七八九]?|[一二三四五六七八九])"
+_CN_AGE = (
+    "(?:九十[一二三四五六七八九]?"
+    "|一百(?:零?[一二三四五六七八九]|[一二三四]十[一二三四五六七八九]?)?)"
+)
+_ENGLISH_AGE = (
+    r"(?:ninety|(?:one\s+)?hundred)(?:[\s-]+(?:and\s+)?"
+    r"(?:one|two|three|four|five|six|seven|eight|nine))?"
+)
+_AGE = r"(?:9\d|1[0-4]\d)"
+# a Chinese house number and what follows it: 12号, 十二号, 12号院3号楼2单元501室
+_CN_HOUSE = (
+    rf"\s*(?:\d+|[{_CN_DIGITS}]+)\s*号"
+    rf"(?:\s*(?:院|(?:\d+|[{_CN_DIGITS}]+)\s*(?:号楼|号院|栋|幢|座|单元|层|楼|室|户|号)))*"
+)
+# Patterns that start with a digit, "(" or "+": one look at a character skips them all.
+_NUMBER_PATTERNS = (
+    (  # also written in groups: 110105 19491231 002X
         "resident_id",
-        rf"(?<![0-9A-Za-z])[1-9]\d{{5}}{_YEAR}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{{3}}"
-        r"[\dXx](?![0-9A-Za-z])",
+        rf"(?<![0-9A-Za-z])[1-9]\d{{5}}[ -]?{_YEAR}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+        r"[ -]?\d{3}[\dXx](?![0-9A-Za-z])",
     ),
     (
         "date",
@@ -242,29 +283,31 @@ _PATTERNS = (
     ("date", rf"(?<![0-9A-Za-z]){_YEAR}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?![0-9A-Za-z])"),
     ("date", rf"(?<![\d.]){_YEAR}[-/.]{_MON}[-/.]{_DAY}(?!\d)"),
     ("date", rf"(?<![\d.]){_DAY}[-/.]{_DAY}[-/.]{_YEAR}(?![\d.])"),
-    ("date", rf"(?<!\d)\d{{1,2}}(?:st|nd|rd|th)?[\s-]+(?:of\s+)?{_MONTH},?[\s-]+{_YEAR}(?!\d)"),
-    ("date", rf"{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+{_YEAR}(?!\d)"),
-    ("date", rf"{_MONTH},?\s+{_YEAR}(?!\d)"),
+    # two-digit years with slashes or hyphens (03/05/24, 4-17-61); dotted ones are versions
+    ("date", rf"(?<![\w./-]){_DAY}/{_DAY}/\d{{2}}(?![\w/]|\.\d)"),
+    ("date", rf"(?<![\w./-]){_DAY}-{_DAY}-\d{{2}}(?![\w-]|\.\d)"),
+    (  # 5 March 2024, 5th of Mar, 2024, 5/Mar/2024, 17-Apr-61
+        "date",
+        rf"(?<!\d)\d{{1,2}}{_ORDINAL}[\s/-]+(?:of\s+)?{_MONTH},?[\s/-]+(?:{_YEAR}|\d{{2}})(?![\d:])",
+    ),
+    ("date", rf"(?<!\d){_YEAR}[\s/-]+{_MONTH}[\s/-]+{_DAY}(?![\d:])"),  # 2024 Mar 5
+    # month and day without a year, the day first
+    ("date", rf"(?<![\d.]){_DAY}{_ORDINAL}\s+(?:of\s+)?{_MONTH_CAPITALISED}"),
+    # year and month: 2024-03, 04/1961 (a two-digit month: 1/2000 is a dilution)
+    ("date", rf"(?<![\w./-]){_YEAR}[-/](?:0[1-9]|1[0-2])(?![\w/-]|\.\d)"),
+    ("date", rf"(?<![\w./-])(?:0[1-9]|1[0-2])[-/]{_YEAR}(?![\w/-]|\.\d)"),
     (  # Roman-numeral month: 17-IV-1961
         "date",
         rf"(?<!\d){_DAY}[-./ ](?-i:XII|XI|X|IX|VIII|VII|VI|V|IV|III|II|I)[-./ ]{_YEAR}(?!\d)",
     ),
-    (  # Japanese era: 昭和36年4月17日, S36.4.17
-        "date",
-        r"(?:明治|大正|昭和|平成|令和)\s*(?:\d{1,2}|元)\s*年(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?)?"
-        r"|(?<![0-9A-Za-z])(?-i:[MTSHR])\d{1,2}[./-]\d{1,2}[./-]\d{1,2}(?![\d.])",
-    ),
     # Thai (Buddhist era) years 2400-2699: 17/04/2504
     ("date", rf"(?<![\d.]){_DAY}[-/.]{_MON}[-/.]2[4-6]\d{{2}}(?!\d|\.\d)"),
     ("id", r"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])"),
-    # IBAN (GB82 WEST 1234 5698 7654 32), UK number plate (AB12 CDE)
-    (
-        "id",
-        r"(?<![0-9A-Za-z])(?-i:[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?)"
-        r"(?![0-9A-Za-z])",
+    (  # 13800138000, 138 0013 8000, 138.0013.8000, 138 001 38000
+        "phone",
+        r"(?<![\d.])(?:(?:\+|00)86[\s-]?)?1[3-9]\d(?:[\s.-]?\d{4}[\s.-]?\d{4}|[\s.-]\d{3}[\s.-]\d{5})"
+        r"(?!\d)",
     ),
-    ("id", r"(?<![0-9A-Za-z])(?-i:[A-Z]{2}\d{2} ?[A-Z]{3})(?![0-9A-Za-z])"),
-    ("phone", r"(?<!\d)(?:(?:\+|00)86[\s-]?)?1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}(?!\d)"),
     (
         "phone",
         r"(?<![0-9A-Za-z+])\+\d{1,3}[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?\d{1,4}(?:[\s.-]?\d{2,4}){1,4}(?!\d)",
@@ -279,8 +322,62 @@ _PATTERNS = (
         r"|Row|Terrace|Gardens|Square|Boulevard|Blvd|Hill|Mews|Parade|Walk|Strasse|Straße)"
         r"(?![A-Za-z])",
     ),
+    (  # HIPAA: ages over 89 ("97-year-old", "97 y/o", "92F", "97岁", "92周岁")
+        "age",
+        rf"(?<![\d.])0?{_AGE}\s*-?\s*(?:years?[\s-]*old|years?|yrs?|y/o|y\.o\.|yo|y)(?![A-Za-z])"
+        rf"|(?<![\w.]){_AGE}(?-i:[MF])(?!\w)|{_AGE}\s*周?\s*[岁歲歳]",
+    ),
+    ("ip", r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\d.])"),
+    ("id", r"(?<![0-9A-Za-z.])\d{6,}(?![0-9A-Za-z])"),
+    # digits in groups (INSEE 2 61 04 75 056 123 45, My Number 1234 5678 9012): 9+ digits
+    ("grouped", r"(?<![\d.])(?:\(0\))?\d{1,4}(?: (?:\(0\))?\d{1,4}){2,}(?!\d|\.\d)"),
+)
+# The others. Where two patterns can start at the same character, the first wins.
+_WORD_PATTERNS = (
+    ("url", r"(?:https?|ftp)://[^\s<>\"\\]+|(?<![A-Za-z0-9.])www\.[^\s<>\"\\]+"),
+    (  # 二〇二四年三月五日, 三月五号
+        "date",
+        rf"[〇零一二三四五六七八九]{{4}}\s*年(?:\s*{_CN_MONTH}\s*月(?:\s*{_CN_DAY}\s*[日号])?)?"
+        rf"|{_CN_MONTH}\s*月\s*{_CN_DAY}\s*[日号]",
+    ),
+    ("date", rf"{_MONTH}[\s/-]+\d{{1,2}}{_ORDINAL},?[\s/-]+{_YEAR}(?!\d)"),  # MAR-05-2024
+    ("date", rf"{_MONTH},?\s+{_YEAR}(?!\d)"),
+    # month and day without a year (HIPAA counts every date element but the year)
+    ("date", rf"{_MONTH_CAPITALISED}\s+{_DAY}{_ORDINAL}(?![\w:]|\.\d|{_UNIT_AFTER})"),
+    (  # Japanese era: 昭和36年4月17日, S36.4.17
+        "date",
+        r"(?:明治|大正|昭和|平成|令和)\s*(?:\d{1,2}|元)\s*年(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?)?"
+        r"|(?<![0-9A-Za-z])(?-i:[MTSHR])\d{1,2}[./-]\d{1,2}[./-]\d{1,2}(?![\d.])",
+    ),
+    # a number after an identifier label: MRN: 55123, Acc#:A-12345, 住院号：12345
+    (
+        "labelled_id",
+        r"(?<![A-Za-z])(?:(?:MRN|MR\s*No|Acc(?:ession|ount)?|Patient\s*ID|PID|Hosp(?:ital)?\s*No"
+        r"|(?:Record|Case|Chart|Policy|Member)\s*No|Medicare|Medicaid)(?:\s*(?:No|Number|Nr))?"
+        r"[\s.#:：]+|(?:住院号|门诊号|病案号|病历号|检查号|影像号|登记号|就诊号)[\s#:：]*)"
+        r"(?P<labelled_id_value>(?:[A-Za-z]{1,4}-?)?\d[\dA-Za-z]*(?:-[\dA-Za-z]+)*)(?![\w-])",
+    ),
+    # a local number after a phone label: tel 555 1234, 电话：8765-4321
+    (
+        "labelled_phone",
+        r"(?<![A-Za-z])(?:tel|phone|ph|call|mobile|mob|cell|电话|手机|联系电话|座机)\.?\s*"
+        r"(?:no\.?|#)?\s*[:：]?\s*(?P<labelled_phone_value>\d{3,4}[\s.-]?\d{4})(?![\d-]|[\s.]\d)",
+    ),
+    # IBAN (GB82 WEST 1234 5698 7654 32), UK number plate (AB12 CDE)
+    (
+        "id",
+        r"(?<![0-9A-Za-z])(?-i:[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?)"
+        r"(?![0-9A-Za-z])",
+    ),
+    ("id", r"(?<![0-9A-Za-z])(?-i:[A-Z]{2}\d{2} ?[A-Z]{3})(?![0-9A-Za-z])"),
     ("address", r"(?<![0-9A-Za-z])(?-i:[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2})(?![0-9A-Za-z])"),
-    ("address", r"[\u4e00-\u9fff]{1,10}(?:路|街|大道|巷|胡同)\s*\d+\s*号"),
+    ("address", rf"[\u4e00-\u9fff]{{1,10}}(?:路|街|大道|巷|胡同){_CN_HOUSE}"),
+    (  # two administrative levels at least (上海市浦东新区张江镇): 病区 alone is a ward
+        "address",
+        r"[\u4e00-\u9fff]{2,6}?(?:省|自治区|市)(?:[\u4e00-\u9fff]{1,6}?(?:市|区|县|旗|州|盟)){1,2}"
+        r"(?:[\u4e00-\u9fff]{1,8}?(?:镇|乡|村|街道|社区|小区|园|路|街|大道|巷|胡同|弄|里)){0,3}"
+        rf"(?:{_CN_HOUSE})?",
+    ),
     (
         "address",
         r"(?-i:[A-Z][a-zäöüß]+(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm))"
@@ -292,37 +389,69 @@ _PATTERNS = (
         r"(?:[\u4e00-\u9fff]{1,4}[都道府県])?[\u4e00-\u9fff]{1,6}[市区町村郡]"
         r"[\u3040-\u30ff\u4e00-\u9fff]{1,8}\d{1,4}(?:[-－‐]\d{1,4}){1,2}",
     ),
-    (  # HIPAA: ages over 89 are identifying ("97-year-old", "97 y/o", "aged 97", "97岁")
+    (  # "aged 97", "Age: 092Y", "年龄：92", "九十二岁", "ninety-two year old"
         "age",
-        r"(?<![\d.])(?:9\d|1[0-4]\d)\s*-?\s*(?:years?[\s-]*old|years?|yrs?|y/o|y\.o\.|yo|y)"
-        r"(?![A-Za-z])|(?<![A-Za-z])aged?\s+(?:9\d|1[0-4]\d)(?![\d.])|(?:9\d|1[0-4]\d)\s*[岁歲歳]",
+        rf"(?<![A-Za-z])aged?\s*[:：]?\s*0?{_AGE}(?:y(?![A-Za-z]))?(?![\d.])"
+        rf"|(?:年龄|年齡|高龄|高齡)\s*[:：]?\s*{_AGE}(?![\d.])|{_CN_AGE}\s*周?\s*[岁歲歳]"
+        rf"|(?<![A-Za-z]){_ENGLISH_AGE}[\s-]+(?:years?[\s-]*old|y/?o)(?![A-Za-z])",
     ),
-    ("ip", r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\d.])"),
-    ("id", r"(?<![0-9A-Za-z.])\d{6,}(?![0-9A-Za-z])"),
     (
         "alnum",
         r"(?<![0-9A-Za-z])(?=[0-9A-Za-z]*\d)(?=[0-9A-Za-z]*[A-Za-z])[0-9A-Za-z]{6,}(?![0-9A-Za-z])",
     ),
-    # digits in groups (INSEE 2 61 04 75 056 123 45, My Number 1234 5678 9012): 9+ digits
-    ("grouped", r"(?<![\d.])(?:\(0\))?\d{1,4}(?: (?:\(0\))?\d{1,4}){2,}(?!\d|\.\d)"),
 )
+# e-mail first: "123456@example.org" is an address, not an ID; the local part may be 张三
+_EMAIL = ("email", r"[\w.%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_PATTERNS = (_EMAIL, *_NUMBER_PATTERNS, *_WORD_PATTERNS)
+_GROUPS = [f"(?P<{kind}{i}>{rx})" for i, (kind, rx) in enumerate(_PATTERNS)]
 _PATTERN = re.compile(
-    "|".join(f"(?P<{kind}{i}>{rx})" for i, (kind, rx) in enumerate(_PATTERNS)), re.IGNORECASE
+    # one regex for all: Python tries every alternative at every character, so a guard
+    # in front of the number patterns halves the time spent on text
+    f"{_GROUPS[0]}|(?=[\\d(+])(?:{'|'.join(_GROUPS[1 : len(_NUMBER_PATTERNS) + 1])})"
+    f"|{'|'.join(_GROUPS[len(_NUMBER_PATTERNS) + 1 :])}",
+    re.IGNORECASE,
 )
 _KIND_OF_GROUP = {f"{kind}{i}": kind for i, (kind, _) in enumerate(_PATTERNS)}
+# patterns whose group "<kind>_value" is the PHI, and the kind it is
+_LABELLED = {"labelled_id": "labelled_id", "labelled_phone": "phone"}
+_DIGIT_SEPARATORS = re.compile(r"[ -]")
 # Names no attribute holds ("seen by Dr Thistlewaite"): a capitalised word after a title.
-TITLES = ("Dr", "Doctor", "Prof", "Professor", "Mr", "Mrs", "Ms", "Miss", "Mx", "Nurse")
-# relations and roles written before a name ("Escort: Rosamund Quillfeather")
+TITLES = ("Doctor", "Prof", "Professor", "Miss", "Nurse")
+# Titles that are also codes in capitals (MR and DR modalities, MS, MRS spectroscopy, Mx
+# management): in capitals they are titles only with a period ("MR. SMITH", not "MR BRAIN").
+SHORT_TITLES = ("Dr", "Drs", "Mr", "Mrs", "Ms", "Mx")
+# relations written before a name: with a colon ("Escort: Rosamund Quillfeather") or in
+# lower case in a sentence ("contact daughter Imogen"); capitalised and without a colon they
+# begin clinical terms too ("Contact Lens", "Relative Enhancement", "Father History")
 RELATIONS = (
     "Escort", "Contact", "Daughter", "Son", "Wife", "Husband", "Mother", "Father", "Sister",
     "Brother", "Partner", "Spouse", "Guardian", "Carer", "Caregiver", "Relative", "Friend",
-    "Neighbour", "Neighbor", "Informant", "Witness",
+    "Neighbour", "Neighbor", "Informant", "Witness", "Mom", "Mum", "Dad", "Next of kin",
 )  # fmt: skip
+# roles written before a name with a colon ("Tech: Ahmed Khan", "Attending: Kowalski")
+ROLES = (
+    "NOK", "Interpreter", "Radiologist", "Referring physician", "Referring doctor", "Referrer",
+    "Physician", "Consultant", "Surgeon", "Tech", "Technologist", "Technician", "Radiographer",
+    "Sonographer", "Attending", "Resident", "Operator", "Scribe",
+)  # fmt: skip
+# verbs whose "by" introduces a person, colon or not ("Dictated by: Thomas Anderson")
+SIGNED_BY = (
+    "Dictated", "Signed", "Reported", "Interpreted", "Reviewed", "Read", "Verified", "Approved",
+    "Transcribed", "Seen", "Referred", "Performed", "Examined", "Requested", "Ordered",
+)  # fmt: skip
+# verbs whose "to"/"with" introduce a person with a credential ("Results phoned to Sarah
+# Jones RN"): without one the words are as often a team ("discussed with Vascular Surgery")
+TOLD = ("phoned", "called", "paged", "discussed", "communicated", "relayed", "d/w")
+CREDENTIALS = ("RN", "NP", "PA", "PA-C", "MD", "M.D.", "DO", "RT", "CNS", "APRN")
 CJK_TITLES_AFTER = ("医生", "医师", "大夫", "主任", "教授", "先生", "女士", "小姐", "护士")
 CJK_TITLES_BEFORE = (
-    "患者", "病人", "姓名", "家属", "联系人", "陪同", "医生", "医师", "主任", "护士", "父亲",
-    "母亲", "儿子", "女儿", "丈夫", "妻子", "配偶", "签名",
+    "患者", "病人", "病员", "患儿", "受检者", "家属", "联系人", "陪同", "医生", "医师", "主任",
+    "护士", "技师", "操作者", "检查者", "报告者", "报告人", "审核人", "审核", "签发人", "签发",
+    "申请人", "记录者", "记录人", "监护人", "老师", "父亲", "母亲", "儿子", "女儿", "之子",
+    "之女", "丈夫", "妻子", "配偶", "爱人", "老伴", "儿媳", "女婿", "孙子", "孙女", "签名",
 )  # fmt: skip
+# Characters that end a Han name: 之, 的, 和, 与, 陪... ("张三之女", "李四陪同")
+CJK_NAME_STOPS = "之的和与及陪同等在"
 # The commonest Chinese family names: a Han name next to a title must start with one.
 CJK_SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏"
@@ -336,24 +465,55 @@ CJK_COMPOUND_SURNAMES = (
 )  # fmt: skip
 _UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0391-\u03a9\u0410-\u042f\uff21-\uff3a"
 _CAPITALISED = rf"[{_UPPER}][^\W\d_]*(?:['\u2019-][^\W\d_]+)*"
+_PARTICLES = r"(?:(?:van|von|de|der|den|da|di|del|la|le|du|dos|des|ter|ten)\s+)*"
+# one or two words; a second one in short capitals is a code ("Dr Smith MRN 55123", "CT")
+_LATIN_NAME = rf"{_PARTICLES}{_CAPITALISED}(?:[ \t]+{_PARTICLES}(?![A-Z]{{1,3}}\b){_CAPITALISED})?"
+# a name, not a title ("seen by Dr X" is found at "Dr") nor a unit ("seen by ENT")
+_NAME_NOT_TITLE = rf"(?!(?i:{'|'.join(SHORT_TITLES + TITLES)})\b|[A-Z]{{1,3}}\b){_LATIN_NAME}"
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff"
 _NOT_TITLE = "(?!" + "|".join(CJK_TITLES_AFTER) + ")"
 _SURNAME = f"(?:{'|'.join(CJK_COMPOUND_SURNAMES)}|[{CJK_SURNAMES}])"
+_GIVEN = f"[{_HAN}](?:(?![{CJK_NAME_STOPS}])[{_HAN}])?"  # one or two characters
+
+
+def _alternatives(words: Iterable[str]) -> str:
+    """*words* as a regex alternation, their spaces matching any run of whitespace."""
+    return "|".join(r"\s+".join(map(re.escape, word.split())) for word in words)
+
+
 _TITLED_NAME = re.compile(
-    rf"(?<![^\W_])(?i:{'|'.join(TITLES + RELATIONS)})(?:\.\s*|:\s*|\s+)(?:[A-Za-z]\.\s*)*"
-    rf"(?P<latin>{_CAPITALISED}(?:[ \t]+{_CAPITALISED})?)"
-    rf"|(?<!主)(?P<before>{_SURNAME}(?:{_NOT_TITLE}[{_HAN}]){{0,3}}?)(?:{'|'.join(CJK_TITLES_AFTER)})"
-    rf"|(?:{'|'.join(CJK_TITLES_BEFORE)})[:：\s]*(?P<after>{_SURNAME}[{_HAN}]{{1,2}})"
+    rf"(?<![^\W_])(?:(?-i:{_alternatives(SHORT_TITLES)}"
+    rf"|{_alternatives(map(str.lower, SHORT_TITLES))})(?:\.\s*|\s+|_)"
+    rf"|(?-i:{_alternatives(map(str.upper, SHORT_TITLES))})\.\s*"
+    rf"|(?i:{_alternatives(TITLES)})(?:\.\s*|\s+)"
+    rf"|(?i:{_alternatives(RELATIONS + ROLES)})\s*[:：]\s*"
+    rf"|(?-i:{_alternatives(map(str.lower, RELATIONS))})(?:\s*,\s*|\s+)"
+    rf"|(?i:{_alternatives(SIGNED_BY)})\s+(?i:by)\s*[:：]?\s*"
+    rf"|(?i:{_alternatives(TOLD)})\s+(?i:to|with)\s+"
+    rf"(?={_LATIN_NAME},?\s+(?:{_alternatives(CREDENTIALS)})(?![^\W_])))"
+    rf"(?:[A-Za-z]\.\s*)*(?P<latin>{_NAME_NOT_TITLE}(?:\s*(?:and|&)\s+{_NAME_NOT_TITLE})?)"
+    rf"|(?<!主)(?P<before>{_SURNAME}(?:{_NOT_TITLE}[{_HAN}]){{0,3}}?)[ \t]?"
+    rf"(?:{'|'.join(CJK_TITLES_AFTER)})(?![:：])"
+    rf"|姓\s?名[:：\s]*(?P<named>[{_HAN}]{_GIVEN})"
+    rf"|(?:{'|'.join(CJK_TITLES_BEFORE)})[:：\s]*(?P<after>{_SURNAME}[ \t]?{_GIVEN})"
 )
 _TITLE_HINT = re.compile(
-    "|".join((*TITLES, *RELATIONS, *CJK_TITLES_AFTER, *CJK_TITLES_BEFORE)), re.IGNORECASE
+    "|".join((*SHORT_TITLES, *TITLES, *RELATIONS, *ROLES, "by", *TOLD, *CJK_TITLES_AFTER))
+    + "|".join(("", *CJK_TITLES_BEFORE, "姓")),
+    re.IGNORECASE,
 )
 _UNIT_NUMBER = re.compile(
     r"\d+(?:mg|g|kg|ug|ml|l|mm|cm|m|um|nm|kv|kvp|ma|mas|ms|s|sec|min|h|hr|hz|khz|mhz|t|mt"
     r"|gy|mgy|cgy|msv|bq|mbq|mci|ppm|deg|px|mmhg|bpm|iu|u|cc|f|fr)",
     re.IGNORECASE,
 )
-_MATRIX = re.compile(r"\d+x\d+(?:x\d+)?", re.IGNORECASE)
+# letters and digits that are codes, not identifiers: a matrix (512x512), a TNM stage
+# (cT2N0M0, pT1aN0M0), a series or image label (SE3IM12, IM000123)
+_CODE_TOKEN = re.compile(
+    r"\d+x\d+(?:x\d+)?|[cpyra]{0,3}T[0-4x][a-d]?N[0-3x][a-c]?M[01x][a-c]?"
+    r"|(?:SE|SER)\d{1,4}(?:IM|IMG|I)\d{1,6}|(?:IM|IMG)\d{1,8}",
+    re.IGNORECASE,
+)
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 VR_MAX_CHARS: Mapping[str, int] = {
     "AE": 16,
@@ -439,6 +599,10 @@ class PhiLexicon:
         for entry in self._entries:
             self._index.setdefault(entry[0][:2], []).append(entry)
         self.terms: frozenset[str] = frozenset(kept)
+        # the digits of the IDs and phone numbers, found again when written in groups
+        self._numbers = frozenset(
+            t for t, k in kinds.items() if k in ("id", "phone") and t.isdigit() and len(t) >= 6
+        )
 
     @classmethod
     def from_dataset(cls, ds: Dataset) -> PhiLexicon:
@@ -460,6 +624,8 @@ class PhiLexicon:
         if not _ALNUM.search(text):
             return []
         candidates = list(self._lexicon_hits(text))
+        if self._numbers:
+            candidates.extend(self._grouped_numbers(text))
         if _TITLE_HINT.search(text):
             candidates.extend(_titled_names(text))
         if _PATTERN_HINT.search(text):
@@ -468,7 +634,10 @@ class PhiLexicon:
 
     def has_pattern_phi(self, text: str, kinds: Collection[str] = PATTERN_ALERT_KINDS) -> bool:
         """Whether *text* holds PHI of one of *kinds* that needs no lexicon (an e-mail
-        address, a URL, a date, a phone number...)."""
+        address, a URL, a date, a phone number, a number after an ID label, a name after a
+        title...)."""
+        if "name" in kinds and _TITLE_HINT.search(text) and any(_titled_names(text)):
+            return True
         if not _PATTERN_HINT.search(text):
             return False
         return any(span.kind in kinds for span in _pattern_hits(text))
@@ -486,6 +655,19 @@ class PhiLexicon:
             position = span.end
         pieces.append(text[position:])
         return "".join(pieces)
+
+    def _grouped_numbers(self, text: str) -> Iterator[PhiSpan]:
+        """The header's own IDs and phone numbers written in groups (``1234 5678``,
+        ``12-345-678`` for ``12345678``; ``778-1234`` for ``A7781234``): runs of digit
+        groups whose digits, joined, are one of them."""
+        for run in _DIGIT_RUN.finditer(text):
+            groups = list(_DIGITS.finditer(text, run.start(), run.end()))
+            for i, first in enumerate(groups):
+                digits = first.group()
+                for last in groups[i + 1 :]:
+                    digits += last.group()
+                    if digits in self._numbers:
+                        yield PhiSpan(first.start(), last.end(), "id")
 
     def _lexicon_hits(self, text: str) -> Iterator[PhiSpan]:
         """Every occurrence of a term: substring search in the folded text (no regex to
@@ -628,12 +810,18 @@ def _pattern_hits(text: str) -> Iterator[PhiSpan]:
     for match in _PATTERN.finditer(text):
         kind = _KIND_OF_GROUP[match.lastgroup or ""]
         value = match.group()
-        if kind == "resident_id" and not resident_id_checksum_ok(value):
+        start, end = match.span()
+        if kind == "resident_id" and not resident_id_checksum_ok(_DIGIT_SEPARATORS.sub("", value)):
             kind = "id"
+        elif kind in _LABELLED:  # the value only: the label is not PHI
+            start, end = match.span(f"{kind}_value")
+            if len(_DIGIT.findall(text, start, end)) < 3:
+                continue
+            kind = _LABELLED[kind]
         elif kind == "alnum":
             if len(_DIGIT.findall(value)) < 3 or _UNIT_NUMBER.fullmatch(value):
                 continue
-            if _MATRIX.fullmatch(value):
+            if _CODE_TOKEN.fullmatch(value):
                 continue
             kind = "id"
         elif kind == "phone" and not 7 <= len(_DIGIT.findall(value)) <= 15:
@@ -643,7 +831,7 @@ def _pattern_hits(text: str) -> Iterator[PhiSpan]:
             if sum(map(len, groups)) < 9 or sum(len(g) >= 3 for g in groups) < 2:
                 continue
             kind = "id"
-        yield PhiSpan(match.start(), match.end(), kind)
+        yield PhiSpan(start, end, kind)
 
 
 def _titled_names(text: str) -> Iterator[PhiSpan]:
@@ -718,6 +906,13 @@ def _name_spellings(value: str) -> set[str]:
         if group.strip(" ^"):
             spellings.add(group.strip(" ^"))
             spellings |= _group_spellings(group)
+    spellings |= {
+        plain
+        for spelling in spellings
+        if spelling.isascii()
+        and (plain := _SPELLED_UMLAUT.sub(r"\1", spelling)) != spelling
+        and len(_ALNUM.findall(plain)) >= 4  # not Jo from Joe
+    }
     return spellings | _pinyin_spellings(groups)
 
 
@@ -770,6 +965,7 @@ def _group_spellings(group: str) -> set[str]:
     out: set[str] = set()
     for component in (family, given, middle):
         out.add(component)
+        out.add(_JOINERS.sub("", component))
         out.update(_TOKEN_SPLIT.split(component))
     if _UNSPACED_CHAR.search(group):  # CJK: no spaces, no initials
         out.add(family + given + middle)
@@ -820,7 +1016,11 @@ def _date_spellings(da: str) -> set[str]:
     month_name = _MONTHS[int(m) - 1] if 1 <= int(m) <= 12 else ""
     out = {f"{y}-{m}-{d}", f"{y}/{m}/{d}", f"{y}.{m}.{d}", f"{d}/{m}/{y}", f"{m}/{d}/{y}"}
     out |= {f"{d}.{m}.{y}", f"{d}-{m}-{y}", f"{y}年{int(m)}月{int(d)}日", f"{y}年{m}月{d}日"}
+    yy = y[2:]  # 17/04/61, 4/17/61, 17.4.61: the patterns leave dotted ones (versions) alone
+    for day, month in ((d, m), (str(int(d)), str(int(m)))):
+        out |= {f"{day}.{month}.{yy}", f"{day}/{month}/{yy}", f"{month}/{day}/{yy}"}
     if month_name:
         out |= {f"{int(d)} {month_name} {y}", f"{month_name} {int(d)}, {y}"}
         out |= {f"{int(d)} {month_name[:3]} {y}", f"{d}-{month_name[:3]}-{y}"}
+        out |= {f"{int(d)} {month_name[:3]} {yy}", f"{d}-{month_name[:3]}-{yy}"}
     return out
