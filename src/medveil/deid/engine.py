@@ -42,7 +42,7 @@ from __future__ import annotations
 import copy
 import re
 import secrets
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -85,7 +85,13 @@ from medveil.deid.policy import PixelMode, Policy
 from medveil.deid.pseudonyms import Pseudonymizer, unpadded
 from medveil.deid.record import record_deidentification
 from medveil.deid.text import MARKER, PATTERN_ALERT_KINDS, SOURCE_TAGS, PhiLexicon, fit_to_vr
-from medveil.deid.verify import ISO2022_ESCAPE, term_finder, text_values, verify
+from medveil.deid.verify import (
+    ISO2022_ESCAPE,
+    raw_ascii_text,
+    term_finder,
+    text_values,
+    verify,
+)
 from medveil.errors import DeidentificationError
 from medveil.profiles.options import Option
 from medveil.profiles.private import PrivateKb, load_private_kb, private_key, public_key
@@ -353,9 +359,11 @@ class _Job:
         there (``ImageType`` ``ORIGINAL\\SMITH``) is typed in by someone, whereas patterns
         would mistake codes for PHI."""
         if vr == "CS":
-            return self.terms is not None and any(
-                self.terms.search(text) for text in text_values(src[tag].value)
-            )
+            if self.terms is None:
+                return False
+            raw = raw_ascii_text(src, tag)  # most code strings: searched unconverted
+            texts = [raw] if raw is not None else text_values(src[tag].value)
+            return any(self.terms.search(text) for text in texts)
         if vr not in FREE_TEXT_VRS_AND_LINKS:
             return False
         if scrub and vr in FREE_TEXT_VRS and tag not in CODE_TAGS:
@@ -687,11 +695,11 @@ def _shallow_tree(ds: Dataset) -> Dataset:
     for key in list(ds.keys()):
         elem = ds.get_item(key)
         if isinstance(elem, RawDataElement) and _is_sequence(elem):
-            # parsed here (in the copy: the input keeps its raw element), so that its items
-            # get the same copy and VR repair as the items pydicom had parsed already
+            # parsed here, in the copy (the input keeps its raw element): the items are the
+            # copy's own, so they get the VR repair in place
             elements[key] = elem
-            elem = new[key]
-        if isinstance(elem, DataElement) and elem.VR == "SQ":
+            _repair_parsed(new[key].value)
+        elif isinstance(elem, DataElement) and elem.VR == "SQ":
             items = [_shallow_tree(item) for item in elem.value]
             new.add(DataElement(elem.tag, "SQ", Sequence(items)))
         elif isinstance(elem, RawDataElement):
@@ -699,6 +707,20 @@ def _shallow_tree(ds: Dataset) -> Dataset:
         else:
             elements[key] = _copy(elem)
     return new
+
+
+def _repair_parsed(items: Iterable[Dataset]) -> None:
+    """:func:`_with_dictionary_vr` in place, at any depth, on sequence items that were
+    parsed into the copy (nothing else holds them)."""
+    for item in items:
+        elements = item._dict
+        for key, elem in list(elements.items()):
+            if isinstance(elem, RawDataElement) and _is_sequence(elem):
+                _repair_parsed(item[key].value)
+            elif isinstance(elem, RawDataElement):
+                elements[key] = _with_dictionary_vr(elem)
+            elif elem.VR == "SQ":
+                _repair_parsed(elem.value)
 
 
 def _is_sequence(raw: RawDataElement) -> bool:

@@ -47,7 +47,7 @@ from functools import lru_cache
 from typing import Any
 
 from pydicom.datadict import dictionary_has_tag
-from pydicom.dataelem import DataElement
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
@@ -211,6 +211,10 @@ class _Checker:
             rule = self.meta_rule(tag) if meta else self.rule(tag, vr)
             if rule.action == "K" and vr not in _SEARCHED_VRS and vr not in ("SQ", "UN"):
                 continue  # kept, and not text: nothing to check (and nothing to convert)
+            if rule.action == "K" and vr == "CS":
+                text = raw_ascii_text(output, tag)
+                if text is not None and (self.pattern is None or not self.pattern.search(text)):
+                    continue  # a kept code string without a term: no need to convert it
             elem = output[key]
             if rule.action == "X":
                 _fail(elem, "should have been removed")
@@ -279,6 +283,18 @@ def _is_empty(value: Any) -> bool:
         or value == b""
         or (isinstance(value, MultiValue | list) and not value)
     )
+
+
+def raw_ascii_text(ds: Dataset, tag: int) -> str | None:
+    """The value of a still-raw element as one string (values joined by backslashes) when
+    its bytes are plain ASCII, as code strings are; ``None`` otherwise.
+
+    Searching it finds every term a search of the separate values finds (a term holds no
+    backslash), without the cost of converting the element.
+    """
+    elem = ds._dict.get(tag)  # type: ignore[call-overload]
+    value = elem.value if isinstance(elem, RawDataElement) else None
+    return value.decode("ascii") if isinstance(value, bytes) and value.isascii() else None
 
 
 def text_values(value: Any) -> list[str]:
