@@ -751,3 +751,29 @@ def test_input_gone_before_its_quarantine_copy_is_reported(tmp_path: Path) -> No
     manifest = json.loads((tmp_path / "q" / "quarantine.json").read_text())
     assert manifest[0]["copy"] == "" and "not copied: No such file" in manifest[0]["reason"]
     assert (tmp_path / "q" / manifest[1]["copy"]).read_bytes() == b"original"
+
+
+def test_float_pixel_data_beyond_its_image_is_cut() -> None:
+    from medveil.batch.reader import fit_native_pixel_data
+
+    ds = pydicom.Dataset()
+    ds.Rows, ds.Columns, ds.SamplesPerPixel, ds.BitsAllocated = 2, 2, 1, 32
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    image = bytes(range(16))
+    ds.FloatPixelData = image + b"ZEBULONQX MRN"
+    fit_native_pixel_data(ds)
+    assert ds.FloatPixelData == image
+
+
+def test_packed_12_bit_pixel_data_is_left_as_it_is() -> None:
+    """The retired BitsAllocated 12 packs two samples in three bytes; pydicom's length
+    formula would count one byte a sample and cut a third of the image."""
+    from medveil.batch.reader import declared_pixel_length, fit_native_pixel_data
+
+    ds = pydicom.Dataset()
+    ds.Rows, ds.Columns, ds.SamplesPerPixel, ds.BitsAllocated = 64, 64, 1, 12
+    ds.BitsStored, ds.PhotometricInterpretation = 12, "MONOCHROME2"
+    ds.PixelData = bytes(64 * 64 * 3 // 2)
+    assert declared_pixel_length(ds) is None
+    fit_native_pixel_data(ds)
+    assert len(ds.PixelData) == 64 * 64 * 3 // 2

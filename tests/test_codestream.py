@@ -638,3 +638,62 @@ def test_batch_pixels_off_neutralises_mp4_metadata(tmp_path: Path) -> None:
     data = written.read_bytes()
     assert PHI[:31] not in data
     assert pydicom.dcmread(written).PixelData == encapsulate([strip_bmff(dirty)[0]])
+
+
+@pytest.mark.parametrize(
+    ("syntax", "header"),
+    [
+        (MPEG4, b"\x18"),  # H.264 type 24: unspecified, skipped by decoders
+        (MPEG4, b"\x10"),  # H.264 type 16: reserved
+        (HEVC, b"\x60\x01"),  # HEVC type 48: unspecified
+        (HEVC, b"\x54\x01"),  # HEVC type 42: reserved
+        (MPEG2, b"\xb0"),  # MPEG-2 reserved start code
+        (MPEG2, b"\xb6"),
+    ],
+)
+def test_annex_b_reserved_and_unspecified_units_are_refused(syntax: str, header: bytes) -> None:
+    """Decoders skip such units, so they could carry any text: nothing proves them clean."""
+    stream = _nal(b"\x09\xf0" if syntax != MPEG2 else b"\xb3\x01", b"") + _nal(header, PHI)
+    with pytest.raises(DeidentificationError, match="reserved or unspecified"):
+        strip_annex_b(stream, syntax)
+
+
+def test_annex_b_filler_units_are_dropped() -> None:
+    slice_ = _nal(b"\x65", b"\x88\x84")
+    stripped, removed = strip_annex_b(_nal(b"\x0c", PHI) + slice_, MPEG4)  # type 12: filler
+    assert removed == 1 and PHI not in stripped
+
+
+def _hvcc(*arrays: tuple[int, bytes]) -> bytes:
+    """An HEVC decoder configuration with one NAL unit per (type, unit) array."""
+    body = bytes(22) + bytes([len(arrays)])
+    for kind, unit in arrays:
+        body += bytes([kind]) + struct.pack(">HH", 1, len(unit)) + unit
+    return _box(b"hvcC", body)
+
+
+def _hevc_entry(hvcc: bytes) -> bytes:
+    stsd = _full_box(b"stsd", struct.pack(">L", 1) + _visual_entry(b"", hvcc))
+    hdlr = _full_box(b"hdlr", bytes(4) + b"vide" + bytes(13))
+    minf = _box(b"minf", _box(b"stbl", stsd))
+    return _box(b"moov", _box(b"trak", _box(b"mdia", hdlr + minf)))
+
+
+def test_hevc_configuration_with_parameter_sets_only_is_kept() -> None:
+    stream = _hevc_entry(_hvcc((32, b"\x40\x01\x0c"), (33, b"\x42\x01\x01"), (34, b"\x44\x01")))
+    assert strip_bmff(stream)[0] == stream
+
+
+def test_hevc_configuration_carrying_sei_is_refused() -> None:
+    """x265 writes its settings as user-data SEI, which ffmpeg copies into hvcC."""
+    stream = _hevc_entry(_hvcc((32, b"\x40\x01\x0c"), (39, b"\x4e\x01\x05" + PHI)))
+    with pytest.raises(DeidentificationError, match="NAL units of type 39"):
+        strip_bmff(stream)
+
+
+def test_short_sound_entry_is_refused_as_malformed() -> None:
+    hdlr = _full_box(b"hdlr", bytes(4) + b"soun" + bytes(13))
+    stsd = _full_box(b"stsd", struct.pack(">L", 1) + _box(b"mp4a", bytes(6)))
+    stream = _box(b"moov", _box(b"trak", _box(b"mdia", hdlr + _box(b"minf", _box(b"stbl", stsd)))))
+    with pytest.raises(DeidentificationError, match="sample entry length"):
+        strip_bmff(stream)

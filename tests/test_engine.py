@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import struct
 from io import BytesIO
 from pathlib import Path
 
@@ -476,6 +477,19 @@ def test_text_written_as_bytes_is_read_as_text() -> None:
     assert out.dataset.StudyDescription == f"CT head {MARKER}"
     assert out.dataset.ProcedureCodeSequence[0].CodeMeaning == f"CT head for {MARKER}"
     assert out.dataset.ProtocolName == f"{MARKER} protocol"
+
+
+def test_sequence_of_garbage_is_an_unreadable_element() -> None:
+    """pydicom raises OSError ("No tag to read") on a sequence whose bytes are not items:
+    the file is refused as unreadable, like any element pydicom cannot decode."""
+    ds = image()
+    del ds.file_meta
+    buffer = BytesIO()
+    ds.save_as(buffer, implicit_vr=True, little_endian=True)
+    garbage = struct.pack("<HHL", 0x0008, 0x1140, 6) + bytes(range(1, 7))  # ReferencedImageSeq
+    source = pydicom.dcmread(BytesIO(buffer.getvalue() + garbage), force=True)
+    with pytest.raises(DeidentificationError, match=r"unreadable element \(OSError\)"):
+        run(source)
 
 
 def test_file_meta_names_medveil_as_the_implementation() -> None:

@@ -16,6 +16,7 @@ reported as quarantined (they were not de-identified: the run exits 1).
 from __future__ import annotations
 
 import os
+import stat
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -94,7 +95,9 @@ def _walk(item: Path, excluded: set[Path], unreadable: list[FileOutcome]) -> Ite
         for name in sorted(filenames):
             path = here / name
             try:
-                is_file = path.is_file()
+                is_file = stat.S_ISREG(path.stat().st_mode)
+            except FileNotFoundError:  # a dangling link, or gone since the listing
+                continue
             except OSError as exc:  # listed but not searchable (a folder without x)
                 unreadable.append(_unreadable(path, exc))
                 continue

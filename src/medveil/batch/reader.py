@@ -99,19 +99,27 @@ def fit_native_pixel_data(ds: Dataset) -> None:
     anything (text included); data shorter than the image cannot be decoded, so a
     file carrying it is not released as an image.
     """
-    declared = declared_pixel_length(ds) if "PixelData" in ds else None
-    if declared is None:
-        return
-    data = ds.PixelData
-    if len(data) < declared:
-        raise DeidentificationError("pixel data shorter than the image it declares")
-    if len(data) > declared + declared % 2:
-        ds.PixelData = data[:declared] + bytes(declared % 2)
+    for tag in PIXEL_TAGS:
+        elem = ds.get(tag)
+        if elem is None or not isinstance(elem.value, bytes):
+            continue
+        declared = declared_pixel_length(ds)
+        if declared is None:
+            return
+        data = elem.value
+        if len(data) < declared:
+            raise DeidentificationError("pixel data shorter than the image it declares")
+        if len(data) > declared + declared % 2:
+            elem.value = data[:declared] + bytes(declared % 2)
 
 
 def declared_pixel_length(ds: Dataset) -> int | None:
-    """The byte length of the native Pixel Data ``ds``'s image attributes declare;
-    ``None`` for encapsulated data, a private syntax, or no Pixel Data element."""
+    """The byte length of the native pixel data ``ds``'s image attributes declare;
+    ``None`` for encapsulated data, a private syntax, or packed samples (the retired
+    BitsAllocated 12, whose length pydicom's formula does not give) -- left as they are."""
+    bits = ds.get("BitsAllocated")
+    if isinstance(bits, int) and bits != 1 and bits % 8:
+        return None
     meta = getattr(ds, "file_meta", None)
     syntax = meta.get("TransferSyntaxUID") if meta is not None else None
     if syntax is not None:

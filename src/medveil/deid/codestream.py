@@ -103,6 +103,14 @@ _FRAME_SYNTAXES = _JPEG_SYNTAXES | _J2K_SYNTAXES | _JXL_SYNTAXES
 _MPEG_SYNTAXES = frozenset(MPEGTransferSyntaxes)
 _MPEG2_SYNTAXES = frozenset({MPEG2MPML, MPEG2MPMLF, MPEG2MPHL, MPEG2MPHLF})
 _HEVC_SYNTAXES = frozenset({HEVCMP51, HEVCM10P51})
+#: Elementary stream units dropped (SEI, user data, filler) and kept (pictures, parameter
+#: sets, delimiters): H.264 NAL unit types, HEVC NAL unit types, MPEG-2 start codes.
+_AVC_DROPPED = frozenset({6, 12})
+_AVC_ALLOWED = frozenset({*range(1, 6), *range(7, 12), 13, 14, 15, 19, 20, 21})
+_HEVC_DROPPED = frozenset({38, 39, 40})
+_HEVC_ALLOWED = frozenset({*range(0, 10), *range(16, 22), *range(32, 38)})
+_MPEG2_DROPPED = frozenset({0xB2})
+_MPEG2_ALLOWED = frozenset({*range(0x00, 0xB0), 0xB3, 0xB4, 0xB5, 0xB7, 0xB8})
 #: The type :func:`_boxes` gives the zero-filled tail after the last box.
 _PADDING = b""
 
@@ -330,7 +338,10 @@ def _boxes(data: bytes | bytearray, start: int, end: int, what: str) -> Iterator
     """
     pos = start
     while pos < end:
-        if not data[pos:end].strip(b"\x00"):
+        # only a short or zero box header can begin a zero tail: the rest of the stream
+        # is looked at just then, not before every box (a fragmented MP4 has thousands)
+        maybe_padding = pos + 8 > end or not any(data[pos : pos + 8])
+        if maybe_padding and not data[pos:end].strip(b"\x00"):
             yield _Box(pos, 0, end, _PADDING)
             return
         if pos + 8 > end:
@@ -393,10 +404,13 @@ _BMFF_KEPT = frozenset(
 _BMFF_FILLER = frozenset({b"free", b"skip", b"wide"})
 #: Children of a sample entry kept: decoder configuration (parameter sets), bit rate,
 #: pixel aspect, colour, clean aperture, field order, HDR metadata, audio configuration.
+#: The HEVC configurations are kept only when they hold parameter sets alone.
 _SAMPLE_ENTRY_KEPT = frozenset(
-    {b"avcC", b"hvcC", b"svcC", b"mvcC", b"lhvC", b"btrt", b"pasp", b"colr", b"clap", b"fiel",
+    {b"avcC", b"svcC", b"mvcC", b"btrt", b"pasp", b"colr", b"clap", b"fiel",
      b"mdcv", b"clli", b"esds", b"dOps", b"dac3", b"dec3", b"chnl"}
 )  # fmt: skip
+_HEVC_CONFIGURATIONS = frozenset({b"hvcC", b"lhvC"})
+_HEVC_PARAMETER_SETS = frozenset({32, 33, 34})  # VPS, SPS, PPS
 #: Track handlers whose samples are coded pictures or sound, never text.
 _MEDIA_HANDLERS = frozenset({b"vide", b"soun"})
 #: Bytes before the children of a sample entry (after its box header): visual; sound by
@@ -459,7 +473,8 @@ def _data_references(data: bytearray, start: int, end: int) -> int:
     """Zero the names and locations of data references (``url ``/``urn `` entries, after
     their version and flags): media data in a DICOM object is self-contained."""
     return sum(
-        _zeroed(data, entry.start + 12, entry.end) for entry in _boxes(data, start, end, "MP4")
+        _zeroed(data, entry.start + entry.header + 4, entry.end)
+        for entry in _boxes(data, start, end, "MP4")
     )
 
 
@@ -488,21 +503,53 @@ def _sample_entries(data: bytearray, start: int, end: int, handler: bytes) -> in
             continue
         if handler == b"vide":
             fixed = _VISUAL_ENTRY
-            name = slice(body + _COMPRESSOR_NAME.start, body + _COMPRESSOR_NAME.stop)
-            removed += _zeroed(data, name.start, name.stop)
         else:
+            if body + 10 > entry.end:
+                raise _bad("MP4 sample entry length")
             (version,) = struct.unpack(">H", data[body + 8 : body + 10])
             if version not in _SOUND_ENTRY:
                 raise _bad(f"MP4 sound description version {version}")
             fixed = _SOUND_ENTRY[version]
         if body + fixed > entry.end:
             raise _bad("MP4 sample entry length")
+        if handler == b"vide":
+            removed += _zeroed(data, body + _COMPRESSOR_NAME.start, body + _COMPRESSOR_NAME.stop)
         for child in _boxes(data, body + fixed, entry.end, "MP4"):
             if child.kind == _PADDING:
                 continue
-            if child.kind not in _SAMPLE_ENTRY_KEPT:
+            if child.kind in _HEVC_CONFIGURATIONS:
+                _refuse_hevc_sei(data, child)
+            elif child.kind not in _SAMPLE_ENTRY_KEPT:
                 removed += _neutralised(data, child)
     return removed
+
+
+def _refuse_hevc_sei(data: bytearray, box: _Box) -> None:
+    """Refuse an HEVC decoder configuration (``hvcC``/``lhvC``) whose NAL unit arrays hold
+    anything but parameter sets: encoders put SEI there (x265 writes its settings as
+    user-data SEI), and SEI can carry any text."""
+    body, end = box.start + box.header, box.end
+    fixed = 22 if box.kind == b"hvcC" else 5  # bytes before numOfArrays
+    if body + fixed + 1 > end:
+        raise _bad("HEVC decoder configuration length")
+    pos = body + fixed + 1
+    for _ in range(data[body + fixed]):
+        if pos + 3 > end:
+            raise _bad("HEVC decoder configuration length")
+        kind = data[pos] & 0x3F
+        if kind not in _HEVC_PARAMETER_SETS:
+            raise DeidentificationError(
+                f"HEVC decoder configuration holds NAL units of type {kind}, which may be text"
+            )
+        (count,) = struct.unpack(">H", data[pos + 1 : pos + 3])
+        pos += 3
+        for _ in range(count):
+            if pos + 2 > end:
+                raise _bad("HEVC decoder configuration length")
+            (length,) = struct.unpack(">H", data[pos : pos + 2])
+            pos += 2 + length
+        if pos > end:
+            raise _bad("HEVC decoder configuration length")
 
 
 def _zeroed(data: bytearray, start: int, end: int) -> int:
@@ -557,19 +604,30 @@ def _zeros_before(stream: bytes, code: int, floor: int) -> int:
 
 
 def _carries_text(header: int, transfer_syntax: str) -> bool:
-    """Whether the unit whose first byte after the start code is ``header`` may hold text;
-    refuses the system (program / PES) start codes an elementary stream does not have."""
+    """Whether the unit whose first byte after the start code is ``header`` is dropped:
+    SEI, MPEG-2 user data and filler, which may hold anything and decode to nothing.
+
+    Units are judged by an allow-list: a reserved or unspecified type (which decoders
+    skip, so it could carry any text) is refused, as are the system (program / PES)
+    start codes an elementary stream does not have.
+    """
     if transfer_syntax in _MPEG2_SYNTAXES:
         if header >= 0xB9:
             raise DeidentificationError(
                 "MPEG-2 program stream: its packets are not checked for text"
             )
-        return header == 0xB2
-    if header & 0x80:  # forbidden_zero_bit: a program stream or PES start code
+        kind, dropped, allowed = header, _MPEG2_DROPPED, _MPEG2_ALLOWED
+    elif header & 0x80:  # forbidden_zero_bit: a program stream or PES start code
         raise _bad("elementary stream NAL unit header")
-    if transfer_syntax in _HEVC_SYNTAXES:
-        return (header >> 1) & 0x3F in (39, 40)
-    return header & 0x1F == 6
+    elif transfer_syntax in _HEVC_SYNTAXES:
+        kind, dropped, allowed = (header >> 1) & 0x3F, _HEVC_DROPPED, _HEVC_ALLOWED
+    else:
+        kind, dropped, allowed = header & 0x1F, _AVC_DROPPED, _AVC_ALLOWED
+    if kind in dropped:
+        return True
+    if kind not in allowed:
+        raise DeidentificationError(f"video unit of reserved or unspecified type {kind:#x}")
+    return False
 
 
 # -- frames and data sets ----------------------------------------------------------------------

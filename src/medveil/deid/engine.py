@@ -42,6 +42,7 @@ from __future__ import annotations
 import copy
 import re
 import secrets
+import struct
 from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -128,6 +129,11 @@ _BLOB_VRS = frozenset({"OB", "UN"})
 #: How text may sit inside a binary blob: Western, Unicode, Chinese, Japanese, Korean.
 _UTF16 = ("utf-16-le", "utf-16-be")
 _BLOB_CODECS = ("latin-1", "utf-8", *_UTF16, "gb18030", "shift_jis", "iso2022_jp", "euc_kr")
+#: What pydicom raises on an element it cannot parse or decode (OSError: "No tag to read"
+#: in a sequence of garbage; struct.error: a value too short for its type).
+_UNREADABLE = (
+    ValueError, TypeError, KeyError, AttributeError, NotImplementedError, OSError, struct.error,
+)  # fmt: skip
 #: VRs a writer may give text it does not know how to type (unknown, or plain bytes).
 _TEXT_CARRIERS = frozenset({"UN", "OB", "OW"})
 _INTEGER_VRS = frozenset({"SL", "SS", "UL", "US", "SV", "UV", "IS"})
@@ -201,7 +207,7 @@ class Deidentifier:
             normalise_character_set(out)
         except DeidentificationError:
             raise
-        except (ValueError, TypeError, KeyError, AttributeError, NotImplementedError) as exc:
+        except _UNREADABLE as exc:
             # A malformed element pydicom cannot decode: text we cannot read is text we cannot
             # prove clean. The message names the error type only (values may be PHI).
             raise DeidentificationError(f"unreadable element ({type(exc).__name__})") from exc
