@@ -15,7 +15,7 @@ import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.encaps import generate_fragmented_frames
+from pydicom.encaps import encapsulate, generate_fragmented_frames
 from pydicom.pixels import pack_bits
 from pydicom.uid import (
     JPEG2000,
@@ -373,6 +373,35 @@ def test_encapsulated_frames_beyond_number_of_frames_are_dropped() -> None:
     assert out.file_meta.TransferSyntaxUID == RLELossless and out.NumberOfFrames == 1
     assert len(list(generate_fragmented_frames(out.PixelData, number_of_frames=1))) == 1
     np.testing.assert_array_equal(out.pixel_array, volume[0])
+
+
+@pytest.mark.parametrize("frames", [1, 3])
+def test_clean_rle_is_neither_hidden_nor_rewritten(frames: int) -> None:
+    volume = np.random.default_rng(5).integers(0, 40, (frames, 40, 64)).astype(np.uint8)
+    ds = _gray(volume.tobytes(), 40, 64)
+    ds.NumberOfFrames = frames
+    ds.compress(RLELossless, generate_instance_uid=False)
+    assert not read_frames(ds).hidden
+    before = ds.PixelData
+    report = clean_pixels(ds, mode=PixelMode.PHI, phi=PhiLexicon.from_dataset(ds))
+    assert not report.rewritten and ds.PixelData == before
+
+
+def test_second_codestream_in_a_single_frame_without_offsets_is_dropped() -> None:
+    """Fragments of one frame are joined for the decoder, which stops at the first EOC: a
+    second codestream stored after it is never displayed, so it may hold anything."""
+    image = np.random.default_rng(6).integers(0, 40, (40, 64)).astype(np.uint8)
+    ds = _gray(image.tobytes(), 40, 64)
+    ds.compress(JPEG2000Lossless, generate_instance_uid=False)
+    (codestream,) = generate_fragmented_frames(ds.PixelData, number_of_frames=1)
+    other = _gray(np.full((40, 64), 200, np.uint8).tobytes(), 40, 64)
+    other.compress(JPEG2000Lossless, generate_instance_uid=False)
+    (hidden,) = generate_fragmented_frames(other.PixelData, number_of_frames=1)
+    ds.PixelData = encapsulate([codestream[0], hidden[0]], has_bot=False)
+    assert read_frames(ds).hidden
+    out = _clean_phi(ds)
+    assert hidden[0] not in out.PixelData
+    np.testing.assert_array_equal(out.pixel_array, image)
 
 
 @pytest.mark.parametrize("syntax", [RLELossless, JPEG2000Lossless])

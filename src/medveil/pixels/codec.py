@@ -36,10 +36,16 @@ Writing the decoded frames back drops all of it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from io import BytesIO
 
 import numpy as np
 from pydicom.dataset import Dataset
-from pydicom.encaps import generate_fragmented_frames, parse_fragments
+from pydicom.encaps import (
+    generate_fragmented_frames,
+    generate_fragments,
+    parse_basic_offsets,
+    parse_fragments,
+)
 from pydicom.pixels import pack_bits, pixel_array
 from pydicom.pixels.utils import get_expected_length
 from pydicom.uid import (
@@ -163,14 +169,28 @@ def _has_excess_data(ds: Dataset, syntax: UID, frames: int) -> bool:
     if not syntax.is_encapsulated:
         length = get_expected_length(ds, "bytes")
         return len(data) > length + length % 2
+    buffer = BytesIO(data)
+    has_offsets = bool(parse_basic_offsets(buffer))
+    fragments = parse_fragments(buffer)[0]  # counted after the Basic Offset Table item
     if syntax == RLELossless:
         # One fragment per frame (PS3.5 A.4.2): the decoder reads no others.
-        return parse_fragments(data)[0] > frames
+        return fragments > frames
     offsets = None
     if "ExtendedOffsetTable" in ds and "ExtendedOffsetTableLengths" in ds:
         offsets = (ds.ExtendedOffsetTable, ds.ExtendedOffsetTableLengths)
+    if frames == 1 and fragments > 1 and not has_offsets and offsets is None:
+        # One frame may span fragments, so pydicom joins them all: a second codestream
+        # among them would be stored but never decoded. Count the codestream ends.
+        return _codestream_ends(buffer) > 1
     stored = generate_fragmented_frames(data, number_of_frames=frames, extended_offsets=offsets)
     return sum(1 for _ in stored) > frames
+
+
+def _codestream_ends(fragments: BytesIO) -> int:
+    """How many of the fragments (``fragments`` positioned after the Basic Offset Table)
+    end a JPEG or JPEG 2000 codestream: EOI/EOC ``FFD9`` in their last bytes, as pydicom
+    tests it (fragments are padded to even length)."""
+    return sum(1 for fragment in generate_fragments(fragments) if b"\xff\xd9" in fragment[-10:])
 
 
 def write_frames(ds: Dataset, frames: Frames) -> UID:
