@@ -646,3 +646,115 @@ def test_own_name_without_apostrophes_hyphens_or_umlaut_spellings(
 )
 def test_chinese_addresses_and_non_ascii_email(text: str, expected: list[str]) -> None:
     assert removed(EMPTY, text) == expected
+
+
+@pytest.mark.parametrize("text", ["0 " * 5000, "1-" * 5000, "1 2 3 4 5 6 7 8 " * 625])
+def test_long_runs_of_digit_groups_are_fast(text: str) -> None:
+    # a run of n groups was tried from each digit and joined pair by pair: seconds per 10 KB
+    ds = Dataset()
+    ds.PatientID = "12345678"
+    lex = PhiLexicon.from_dataset(ds)
+    start = time.perf_counter()
+    lex.scrub(text)
+    assert time.perf_counter() - start < 0.5  # about 0.03 s; 6 s before
+    assert removed(lex, "id 1 2345 678, 9") == ["1 2345 678"]
+
+
+def test_long_runs_of_letters_are_fast() -> None:
+    # the e-mail pattern was tried from each character of a run, to its end: quadratic
+    text = "患者胸部平扫未见异常" * 4000
+    start = time.perf_counter()
+    EMPTY.scrub(text)
+    EMPTY.scrub("a" * 40000 + "@")
+    assert time.perf_counter() - start < 1.0  # about 0.2 s; 10 s before
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Mr O'Brien", ["O'Brien"]),
+        ("Dr D\u2019Souza", ["D\u2019Souza"]),
+        ("Mr Sean O'Brien", ["Sean O'Brien"]),
+        ("DR. LEE", ["LEE"]),
+        ("MR. KIM", ["KIM"]),
+        ("Dr. WU", ["WU"]),
+        ("MRS. COX", ["COX"]),
+        ("MR. LI WEI", ["LI WEI"]),
+        ("Dr OU", ["OU"]),
+        ("Nurse: Amy Pond", ["Amy Pond"]),
+        ("Doctor: Gregory House", ["Gregory House"]),
+        ("Prof: Lee", ["Lee"]),
+        ("Dr: House", ["House"]),
+        ("Dr Smith MRN 55123", ["Smith", "55123"]),
+        ("Nurse RN", []),
+    ],
+)
+def test_names_after_titles_in_capitals_with_apostrophes_or_a_colon(
+    text: str, expected: list[str]
+) -> None:
+    assert removed(EMPTY, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hospital Number: 12345", ["12345"]),
+        ("Case Number 54321", ["54321"]),
+        ("Record Number: 54321", ["54321"]),
+        ("MR Number: 54321", ["54321"]),
+        ("Chart Nr 54321", ["54321"]),
+        ("Chart # 54321", ["54321"]),
+        ("Case 54321 reviewed", []),
+    ],
+)
+def test_identifier_labels_with_number_nr_or_hash(text: str, expected: list[str]) -> None:
+    assert removed(EMPTY, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Resident: No",
+        "Attending: Yes",
+        "Interpreter: Not required",
+        "Interpreter: Spanish",
+        "NOK: Not given",
+        "Radiologist: Pending",
+        "Tech: Please repeat",
+        "Physician: Emergency",
+        "Ordered by Emergency Department",
+        "Referred by Cardiology",
+        "Reviewed by Neuroradiology",
+        "Performed by Siemens Healthineers",
+        "Read by Teleradiology Service",
+        "Signed by Attending",
+        "Tmax 101F",
+        "Temperature 100F",
+        "Fever 102F overnight",
+        "T max 99F",
+        "Lesion 2 May be a cyst",
+        "TE 90 ms Flip Angle 150",
+        "family history: mother BRCA1 carrier",
+        "contrast relative T1 shortening",
+        "5/10/15 mg",
+        "8-10-12 fr",
+    ],
+)
+def test_answers_departments_temperatures_and_units_are_not_phi(text: str) -> None:
+    assert removed(EMPTY, text) == []
+    assert not EMPTY.has_pattern_phi(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Signed by Attending Kowalski", ["Kowalski"]),
+        ("Read by Resident Physician", []),
+        ("Interpreter: Maria Lopez", ["Maria Lopez"]),
+        ("97M, Tmax 101F", ["97M"]),
+        ("seen 5 May, stable", ["5 May"]),
+        ("ms Smith", ["Smith"]),
+    ],
+)
+def test_names_ages_and_dates_next_to_those_words_still_go(text: str, expected: list[str]) -> None:
+    assert removed(EMPTY, text) == expected

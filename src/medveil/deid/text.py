@@ -54,8 +54,9 @@ detectors are applied, both offline and deterministic:
    modality), ``Prof``, ``Nurse``, a relation with a colon or in lower case
    (``Escort: Rosamund Quillfeather``, ``contact daughter Imogen``; not
    ``Contact Lens``), a role with a colon (``Tech: Ahmed Khan``), ``Dictated
-   by``, ``Signed by``...; Han characters before ``医生``, ``主任``, ``先生``...
-   (not a label before a colon: ``申请医生：刘建国``) or after ``患者``,
+   by``, ``Signed by``... (not an answer, a department or a vendor:
+   ``Resident: No``, ``Referred by Cardiology``); Han characters before ``医生``,
+   ``主任``, ``先生``... (not a label before a colon: ``申请医生：刘建国``) or after ``患者``,
    ``家属``, ``报告人``, ``姓名``...: names no header attribute holds.
 
 Terms and text are compared folded (:func:`fold`: case, width, accents), so
@@ -209,7 +210,8 @@ _TRANSLITERATIONS |= {"å": ("a", "aa"), "æ": ("ae",), "ß": ("ss",), "þ": ("t
 _ALNUM = re.compile(r"[^\W_]")
 _DIGIT = re.compile(r"\d")
 _DIGITS = re.compile(r"\d+")
-_DIGIT_RUN = re.compile(r"\d+(?:[ -]\d+)+")
+# anchored on the left: a run is tried from its first digit only, not from each of them
+_DIGIT_RUN = re.compile(r"(?<!\d)\d+(?:[ -]\d+)+")
 _JOINERS = re.compile(r"['\u2019-]")  # O'Brien is also typed OBrien, Mary-Jane MaryJane
 _SPELLED_UMLAUT = re.compile(r"([AOUaou])[Ee]")  # Mueller is also typed Müller or Muller
 # Kinds that make kept text worth scrubbing: a bare number is not enough, a number after
@@ -251,6 +253,12 @@ _DAY = r"(?:0?[1-9]|[12]\d|3[01])"
 _MON = r"(?:0?[1-9]|1[0-2])"
 _YEAR = r"(?:1[89]|20)\d{2}"
 _ORDINAL = r"(?:st|nd|rd|th)?"
+# "May" before a verb is the verb ("Lesion 2 May be a cyst"), not the month
+_NOT_MAY_VERB = (
+    r"(?!(?<=May)\s+(?:be|have|has|not|also|represent|reflect|indicate|suggest|require|need"
+    r"|show|extend|contain|involve|persist|progress|resolve|relate|correspond|account|cause"
+    r"|affect|warrant|occur|develop|explain|remain|become|mimic|obscure|limit|benefit|help)\b)"
+)
 _UNIT_AFTER = r"\s*(?:mm|cm|mg|ml|mcg|ug|kg|g|mmol|%)(?![A-Za-z])"  # "May 5 mg" is a dose
 _CN_DIGITS = "〇零一二三四五六七八九十百"
 _CN_MONTH = "(?:十[一二]?|[一二三四五六七八九])"
@@ -284,15 +292,16 @@ _NUMBER_PATTERNS = (
     ("date", rf"(?<![\d.]){_YEAR}[-/.]{_MON}[-/.]{_DAY}(?!\d)"),
     ("date", rf"(?<![\d.]){_DAY}[-/.]{_DAY}[-/.]{_YEAR}(?![\d.])"),
     # two-digit years with slashes or hyphens (03/05/24, 4-17-61); dotted ones are versions
-    ("date", rf"(?<![\w./-]){_DAY}/{_DAY}/\d{{2}}(?![\w/]|\.\d)"),
-    ("date", rf"(?<![\w./-]){_DAY}-{_DAY}-\d{{2}}(?![\w-]|\.\d)"),
+    # (not before a unit: "5/10/15 mg", "8-10-12 Fr" are doses and sizes)
+    ("date", rf"(?<![\w./-]){_DAY}/{_DAY}/\d{{2}}(?![\w/]|\.\d|{_UNIT_AFTER}|\s*fr\b)"),
+    ("date", rf"(?<![\w./-]){_DAY}-{_DAY}-\d{{2}}(?![\w-]|\.\d|{_UNIT_AFTER}|\s*fr\b)"),
     (  # 5 March 2024, 5th of Mar, 2024, 5/Mar/2024, 17-Apr-61
         "date",
         rf"(?<!\d)\d{{1,2}}{_ORDINAL}[\s/-]+(?:of\s+)?{_MONTH},?[\s/-]+(?:{_YEAR}|\d{{2}})(?![\d:])",
     ),
     ("date", rf"(?<!\d){_YEAR}[\s/-]+{_MONTH}[\s/-]+{_DAY}(?![\d:])"),  # 2024 Mar 5
     # month and day without a year, the day first
-    ("date", rf"(?<![\d.]){_DAY}{_ORDINAL}\s+(?:of\s+)?{_MONTH_CAPITALISED}"),
+    ("date", rf"(?<![\d.]){_DAY}{_ORDINAL}\s+(?:of\s+)?{_MONTH_CAPITALISED}{_NOT_MAY_VERB}"),
     # year and month: 2024-03, 04/1961 (a two-digit month: 1/2000 is a dilution)
     ("date", rf"(?<![\w./-]){_YEAR}[-/](?:0[1-9]|1[0-2])(?![\w/-]|\.\d)"),
     ("date", rf"(?<![\w./-])(?:0[1-9]|1[0-2])[-/]{_YEAR}(?![\w/-]|\.\d)"),
@@ -324,9 +333,10 @@ _NUMBER_PATTERNS = (
     ),
     (  # HIPAA: ages over 89 ("97-year-old", "97 y/o", "92F", "97岁", "92周岁")
         "age",
-        rf"(?<![\d.])0?{_AGE}\s*-?\s*(?:years?[\s-]*old|years?|yrs?|y/o|y\.o\.|yo|y)(?![A-Za-z])"
-        rf"|(?<![\w.]){_AGE}(?-i:[MF])(?!\w)|{_AGE}\s*周?\s*[岁歲歳]",
+        rf"(?<![\d.])0?{_AGE}\s*-?\s*(?:years?[\s-]*old|years?|yrs?|y/o|y\.o\.|yo|y)(?![A-Za-z])",
     ),
+    ("age_sex", rf"(?<![\w.]){_AGE}(?-i:[MF])(?!\w)"),  # "92F", unless a temperature ("Tmax 101F")
+    ("age", rf"{_AGE}\s*周?\s*[岁歲歳]"),
     ("ip", r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\d.])"),
     ("id", r"(?<![0-9A-Za-z.])\d{6,}(?![0-9A-Za-z])"),
     # digits in groups (INSEE 2 61 04 75 056 123 45, My Number 1234 5678 9012): 9+ digits
@@ -352,9 +362,11 @@ _WORD_PATTERNS = (
     # a number after an identifier label: MRN: 55123, Acc#:A-12345, 住院号：12345
     (
         "labelled_id",
-        r"(?<![A-Za-z])(?:(?:MRN|MR\s*No|Acc(?:ession|ount)?|Patient\s*ID|PID|Hosp(?:ital)?\s*No"
-        r"|(?:Record|Case|Chart|Policy|Member)\s*No|Medicare|Medicaid)(?:\s*(?:No|Number|Nr))?"
-        r"[\s.#:：]+|(?:住院号|门诊号|病案号|病历号|检查号|影像号|登记号|就诊号)[\s#:：]*)"
+        # words that are a label only with "No", "Number", "Nr" or "#" ("Hospital Number",
+        # "Chart # 54321"; not "Case 3")
+        r"(?<![A-Za-z])(?:(?:(?:MR|Hosp(?:ital)?|Record|Case|Chart|Policy|Member)\s*(?:No|Number|Nr|#)"
+        r"|(?:MRN|Acc(?:ession|ount)?|Patient\s*ID|PID|Medicare|Medicaid)"
+        r"(?:\s*(?:No|Number|Nr|#))?)[\s.#:：]+|(?:住院号|门诊号|病案号|病历号|检查号|影像号|登记号|就诊号)[\s#:：]*)"
         r"(?P<labelled_id_value>(?:[A-Za-z]{1,4}-?)?\d[\dA-Za-z]*(?:-[\dA-Za-z]+)*)(?![\w-])",
     ),
     # a local number after a phone label: tel 555 1234, 电话：8765-4321
@@ -400,8 +412,10 @@ _WORD_PATTERNS = (
         r"(?<![0-9A-Za-z])(?=[0-9A-Za-z]*\d)(?=[0-9A-Za-z]*[A-Za-z])[0-9A-Za-z]{6,}(?![0-9A-Za-z])",
     ),
 )
-# e-mail first: "123456@example.org" is an address, not an ID; the local part may be 张三
-_EMAIL = ("email", r"[\w.%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# e-mail first: "123456@example.org" is an address, not an ID; the local part may be 张三.
+# It starts where a run of its characters starts: tried from each letter of a long run
+# (a page of Chinese text), it would scan the rest of the run from each, in vain.
+_EMAIL = ("email", r"(?<![\w.%+-])[\w.%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _PATTERNS = (_EMAIL, *_NUMBER_PATTERNS, *_WORD_PATTERNS)
 _GROUPS = [f"(?P<{kind}{i}>{rx})" for i, (kind, rx) in enumerate(_PATTERNS)]
 _PATTERN = re.compile(
@@ -409,6 +423,12 @@ _PATTERN = re.compile(
     # in front of the number patterns halves the time spent on text
     f"{_GROUPS[0]}|(?=[\\d(+])(?:{'|'.join(_GROUPS[1 : len(_NUMBER_PATTERNS) + 1])})"
     f"|{'|'.join(_GROUPS[len(_NUMBER_PATTERNS) + 1 :])}",
+    re.IGNORECASE,
+)
+# what comes before a temperature ("Tmax 101F", "Temp: 100F", "fever of 102F")
+_TEMPERATURE_BEFORE = re.compile(
+    r"\b(?:t|temp|temperature|tmax|t[\s-]*max|fever|febrile|pyrexi(?:a|al)|spiked?|spiking)\b"
+    r"\W*(?:(?:of|to|at|was|is|reached|up\s+to)\W*)?$",
     re.IGNORECASE,
 )
 _KIND_OF_GROUP = {f"{kind}{i}": kind for i, (kind, _) in enumerate(_PATTERNS)}
@@ -464,12 +484,40 @@ CJK_COMPOUND_SURNAMES = (
     "长孙", "宇文", "司徒", "轩辕", "端木",
 )  # fmt: skip
 _UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0391-\u03a9\u0410-\u042f\uff21-\uff3a"
-_CAPITALISED = rf"[{_UPPER}][^\W\d_]*(?:['\u2019-][^\W\d_]+)*"
+# a whole word: "mother BRCA1" and "relative T1" are a gene and a sequence, not names
+_CAPITALISED = rf"[{_UPPER}][^\W\d_]*(?:['\u2019-][^\W\d_]+)*(?!\w)"
 _PARTICLES = r"(?:(?:van|von|de|der|den|da|di|del|la|le|du|dos|des|ter|ten)\s+)*"
+# one to three capitals are a code or a unit ("CT", "ENT", "RN"), not a name; O' and D' begin
+# one (O'Brien, D'Souza)
+_NOT_CODE = r"(?![A-Z]{1,3}\b(?!['\u2019]))"
 # one or two words; a second one in short capitals is a code ("Dr Smith MRN 55123", "CT")
-_LATIN_NAME = rf"{_PARTICLES}{_CAPITALISED}(?:[ \t]+{_PARTICLES}(?![A-Z]{{1,3}}\b){_CAPITALISED})?"
-# a name, not a title ("seen by Dr X" is found at "Dr") nor a unit ("seen by ENT")
-_NAME_NOT_TITLE = rf"(?!(?i:{'|'.join(SHORT_TITLES + TITLES)})\b|[A-Z]{{1,3}}\b){_LATIN_NAME}"
+_LATIN_NAME = rf"{_PARTICLES}{_CAPITALISED}(?:[ \t]+{_PARTICLES}{_NOT_CODE}{_CAPITALISED})?"
+_ANY_TITLE = rf"(?i:{'|'.join(SHORT_TITLES + TITLES)})\b"
+# Words that follow a role, a relation or "Signed by" where no name is given: an answer
+# ("Resident: No", "Interpreter: Not required"), a language ("Interpreter: Spanish"), a
+# department, a role or a vendor ("Ordered by Emergency Department", "Signed by Attending",
+# "Performed by Siemens Healthineers")
+NOT_NAMES = (
+    "No", "None", "Nil", "Not", "Yes", "Pending", "Please", "Unknown", "Unavailable", "Declined",
+    "Refused", "Required", "Requested", "Present", "Absent", "Same", "See", "Self", "Other",
+    "Outside", "External", "Internal", "Available", "Given", "Needed", "Notified", "Aware",
+    "Spanish", "Mandarin", "Cantonese", "Chinese", "Arabic", "Russian", "Portuguese", "French",
+    "Vietnamese", "Korean", "Japanese", "Polish", "Italian", "German", "Hindi", "Urdu", "Punjabi",
+    "Somali", "Farsi", "Turkish", "Bengali", "Tagalog", "Haitian", "Creole", "Sign",
+    "Emergency", "Department", "Dept", "Service", "Services", "Team", "Unit", "Clinic",
+    "Hospital", "Ward", "Staff", "System", "Software", "Vendor", "Medicine", "Surgery",
+    "Pediatrics", "Paediatrics", "Orthopedics", "Orthopaedics", "Obstetrics", "Psychiatry",
+    "Attending", "Resident", "Fellow", "Registrar", "Consultant", "Physician", "Radiographer",
+    "Technologist", "Technician", "Tech", "Sonographer", "Referring", "Patient", "Tele",
+    "Siemens", "Healthineers", "Philips", "General", "Canon", "Toshiba", "Hitachi", "Fujifilm",
+    "Fuji", "Agfa", "Carestream", "Hologic", "Konica", "Samsung", "Mindray", "Esaote", "Varian",
+    "Elekta", "Shimadzu", "United", "Neusoft",
+)  # fmt: skip
+# ... and the -ologies and -ologists ("Referred by Cardiology", "Read by Neuroradiology")
+_NOT_NAME = rf"(?!(?:{'|'.join(NOT_NAMES)})\b|[A-Z][a-z]*olog(?:y|ist)s?\b)"
+# a name after a role, a relation or "Signed by": not a title ("seen by Dr X" is found at
+# "Dr"), a code ("seen by ENT") nor one of the words above
+_NAME_NOT_TITLE = rf"(?!{_ANY_TITLE}){_NOT_CODE}{_NOT_NAME}{_LATIN_NAME}"
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff"
 _NOT_TITLE = "(?!" + "|".join(CJK_TITLES_AFTER) + ")"
 _SURNAME = f"(?:{'|'.join(CJK_COMPOUND_SURNAMES)}|[{CJK_SURNAMES}])"
@@ -481,14 +529,24 @@ def _alternatives(words: Iterable[str]) -> str:
     return "|".join(r"\s+".join(map(re.escape, word.split())) for word in words)
 
 
+# A name after a title may be in short capitals ("Dr. WU", "MR. LI WEI", "Dr OU"): a title
+# in capitals needs a period, so "MR CT" is no title; a credential is no name ("Nurse RN").
+_NAME_AFTER_TITLE = (
+    rf"(?!{_ANY_TITLE}|(?:{_alternatives(CREDENTIALS)})(?![^\W_]))"
+    rf"(?:(?-i:[A-Z]{{1,3}}[ \t]+[A-Z]{{1,3}})(?!\w|['\u2019])|{_LATIN_NAME})"
+)
 _TITLED_NAME = re.compile(
-    rf"(?<![^\W_])(?:(?-i:{_alternatives(SHORT_TITLES)}"
-    rf"|{_alternatives(map(str.lower, SHORT_TITLES))})(?:\.\s*|\s+|_)"
+    # a title: "Dr Smith", "dr smith" (not "90 ms Flip Angle"), "MR. SMITH", "Nurse: Amy Pond"
+    rf"(?<![^\W_])(?:(?:(?-i:{_alternatives(SHORT_TITLES)}"
+    rf"|(?<!\d\s)(?<!\d\s\s)(?:{_alternatives(map(str.lower, SHORT_TITLES))})))"
+    rf"(?:\.\s*|(?<![Mm]x)\s*[:：]\s*|\s+|_)"  # "Mx: Conservative" is management
     rf"|(?-i:{_alternatives(map(str.upper, SHORT_TITLES))})\.\s*"
-    rf"|(?i:{_alternatives(TITLES)})(?:\.\s*|\s+)"
-    rf"|(?i:{_alternatives(RELATIONS + ROLES)})\s*[:：]\s*"
+    rf"|(?i:{_alternatives(TITLES)})(?:\.\s*|\s*[:：]\s*|\s+))"
+    rf"(?:[A-Za-z]\.\s*)*(?P<titled>{_NAME_AFTER_TITLE}(?:\s*(?:and|&)\s+{_NAME_AFTER_TITLE})?)"
+    # a role or a relation: "Escort: Rosamund Quillfeather", "Signed by Thomas Anderson"
+    rf"|(?<![^\W_])(?:(?i:{_alternatives(RELATIONS + ROLES)})\s*[:：]\s*"
     rf"|(?-i:{_alternatives(map(str.lower, RELATIONS))})(?:\s*,\s*|\s+)"
-    rf"|(?i:{_alternatives(SIGNED_BY)})\s+(?i:by)\s*[:：]?\s*"
+    rf"|(?i:{_alternatives(SIGNED_BY)})\s+(?i:by)\s*[:：]?\s*(?:(?i:{_alternatives(ROLES)})\s+)?"
     rf"|(?i:{_alternatives(TOLD)})\s+(?i:to|with)\s+"
     rf"(?={_LATIN_NAME},?\s+(?:{_alternatives(CREDENTIALS)})(?![^\W_])))"
     rf"(?:[A-Za-z]\.\s*)*(?P<latin>{_NAME_NOT_TITLE}(?:\s*(?:and|&)\s+{_NAME_NOT_TITLE})?)"
@@ -603,6 +661,9 @@ class PhiLexicon:
         self._numbers = frozenset(
             t for t, k in kinds.items() if k in ("id", "phone") and t.isdigit() and len(t) >= 6
         )
+        # and their beginnings: joining groups stops as soon as the digits begin none of them,
+        # so a page of "0 0 0 ..." or "1-1-1-..." costs one pass, not one per pair of groups
+        self._number_prefixes = frozenset(n[:i] for n in self._numbers for i in range(1, len(n)))
 
     @classmethod
     def from_dataset(cls, ds: Dataset) -> PhiLexicon:
@@ -664,7 +725,10 @@ class PhiLexicon:
             groups = list(_DIGITS.finditer(text, run.start(), run.end()))
             for i, first in enumerate(groups):
                 digits = first.group()
-                for last in groups[i + 1 :]:
+                for j in range(i + 1, len(groups)):  # not groups[i + 1 :]: a copy for each i
+                    if digits not in self._number_prefixes:
+                        break
+                    last = groups[j]
                     digits += last.group()
                     if digits in self._numbers:
                         yield PhiSpan(first.start(), last.end(), "id")
@@ -824,6 +888,10 @@ def _pattern_hits(text: str) -> Iterator[PhiSpan]:
             if _CODE_TOKEN.fullmatch(value):
                 continue
             kind = "id"
+        elif kind == "age_sex":
+            if _TEMPERATURE_BEFORE.search(text, max(0, start - 24), start):
+                continue
+            kind = "age"
         elif kind == "phone" and not 7 <= len(_DIGIT.findall(value)) <= 15:
             continue
         elif kind == "grouped":  # 9+ digits, two groups of 3+ (a list of small numbers is not)
