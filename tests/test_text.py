@@ -738,6 +738,9 @@ def test_identifier_labels_with_number_nr_or_hash(text: str, expected: list[str]
         "contrast relative T1 shortening",
         "5/10/15 mg",
         "8-10-12 fr",
+        "Mar 12 slices",
+        "Jun 3 views",
+        "Feb 15 Series",
     ],
 )
 def test_answers_departments_temperatures_and_units_are_not_phi(text: str) -> None:
@@ -754,6 +757,7 @@ def test_answers_departments_temperatures_and_units_are_not_phi(text: str) -> No
         ("97M, Tmax 101F", ["97M"]),
         ("seen 5 May, stable", ["5 May"]),
         ("ms Smith", ["Smith"]),
+        ("Mar 12, stable", ["Mar 12"]),
     ],
 )
 def test_names_ages_and_dates_next_to_those_words_still_go(text: str, expected: list[str]) -> None:

@@ -260,6 +260,11 @@ _NOT_MAY_VERB = (
     r"|affect|warrant|occur|develop|explain|remain|become|mimic|obscure|limit|benefit|help)\b)"
 )
 _UNIT_AFTER = r"\s*(?:mm|cm|mg|ml|mcg|ug|kg|g|mmol|%)(?![A-Za-z])"  # "May 5 mg" is a dose
+# "Mar 12 slices", "Jun 3 views": a count of images after an abbreviation, not a date
+_COUNT_AFTER = (
+    r"\s*(?:slices?|views?|series|images?|frames?|phases?|sequences?|echoes|projections?)"
+    r"(?![A-Za-z])"
+)
 _CN_DIGITS = "〇零一二三四五六七八九十百"
 _CN_MONTH = "(?:十[一二]?|[一二三四五六七八九])"
 _CN_DAY = "(?:[一二三]?十[一二三四五六七八九]?|[一二三四五六七八九])"
@@ -353,7 +358,10 @@ _WORD_PATTERNS = (
     ("date", rf"{_MONTH}[\s/-]+\d{{1,2}}{_ORDINAL},?[\s/-]+{_YEAR}(?!\d)"),  # MAR-05-2024
     ("date", rf"{_MONTH},?\s+{_YEAR}(?!\d)"),
     # month and day without a year (HIPAA counts every date element but the year)
-    ("date", rf"{_MONTH_CAPITALISED}\s+{_DAY}{_ORDINAL}(?![\w:]|\.\d|{_UNIT_AFTER})"),
+    (
+        "date",
+        rf"{_MONTH_CAPITALISED}\s+{_DAY}{_ORDINAL}(?![\w:]|\.\d|{_UNIT_AFTER}|{_COUNT_AFTER})",
+    ),
     (  # Japanese era: 昭和36年4月17日, S36.4.17
         "date",
         r"(?:明治|大正|昭和|平成|令和)\s*(?:\d{1,2}|元)\s*年(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?)?"
