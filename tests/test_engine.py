@@ -83,6 +83,18 @@ def run(ds: Dataset, policy: Policy | None = None) -> DeidResult:
 # --- the input, pixel data and the API -------------------------------------------------------
 
 
+def gate(source: Dataset, result: DeidResult) -> None:
+    """The verification gate, run again on an output of :func:`run` (basic) that a test
+    has since changed."""
+    verify(
+        original=source,
+        output=result.dataset,
+        rules=RuleBook(Policy.preset_named("basic"), load_table()),
+        lexicon=result.lexicon,
+        generated={result.patient_pseudonym},
+    )
+
+
 def test_input_is_not_modified() -> None:
     ds = image(ReferencedImageSequence=Sequence([item(ReferencedSOPInstanceUID="1.2.3.4")]))
     before = copy.deepcopy(ds)
@@ -205,16 +217,9 @@ def test_file_meta_keeps_only_what_a_file_needs() -> None:
 def test_gate_refuses_a_meta_element_outside_the_allow_list() -> None:
     ds = image()
     result = run(ds)
-    engine = Deidentifier(Policy.preset_named("research"), Pseudonymizer(bytes(32)))
     result.dataset.file_meta.add_new(0x00020026, "UR", "10.20.30.40")
     with pytest.raises(DeidentificationError, match="should have been removed"):
-        verify(
-            original=ds,
-            output=result.dataset,
-            rules=engine.rules,
-            lexicon=result.lexicon,
-            generated={result.patient_pseudonym},
-        )
+        gate(ds, result)
 
 
 # --- compound codes, dates, characteristics ------------------------------------------------------
@@ -448,15 +453,8 @@ def test_gate_searches_code_strings() -> None:
     ds = image(PatientName="Quillfeather^Zebulon")
     result = run(ds)
     result.dataset.ImageType = ["ORIGINAL", "QUILLFEATHER"]
-    engine = Deidentifier(Policy.preset_named("research"), Pseudonymizer(bytes(32)))
     with pytest.raises(DeidentificationError, match="ImageType contains an identifying term"):
-        verify(
-            original=ds,
-            output=result.dataset,
-            rules=engine.rules,
-            lexicon=result.lexicon,
-            generated={result.patient_pseudonym},
-        )
+        gate(ds, result)
 
 
 def test_text_written_as_bytes_is_read_as_text() -> None:

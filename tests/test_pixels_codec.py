@@ -168,25 +168,15 @@ BIT_ROWS, BIT_COLUMNS = 63, 203
 
 
 def _one_bit(volume: np.ndarray) -> Dataset:
-    """A minimal multi-frame 1-bit MONOCHROME2 dataset holding ``volume`` (0/1)."""
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    """A minimal multi-frame 1-bit MONOCHROME2 segmentation holding ``volume`` (0/1)."""
+    ds = _gray(pack_bits(volume), *volume.shape[1:], bits=1, stored=1)
     ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.66.4"
     ds.file_meta.MediaStorageSOPInstanceUID = "1.2.3.4.5"
     ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID
     ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID
     ds.Modality = "SEG"
-    ds.PatientName = "DOE^JOHN"
     ds.PatientID = "12345678"
-    ds.Rows, ds.Columns = volume.shape[1:]
     ds.NumberOfFrames = volume.shape[0]
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit = 1, 1, 0
-    ds.PixelRepresentation = 0
-    ds.PixelData = pack_bits(volume)
-    ds["PixelData"].VR = "OB"
     return ds
 
 

@@ -35,12 +35,12 @@ class QuarantineSink:
             return
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         copy = self.folder / f"{len(self.entries) + 1:06d}-{outcome.input.name}"
-        reason = outcome.reason or ""
+        name, reason = copy.name, outcome.reason or ""
         try:
             copy_file(outcome.input, copy)
         except OSError as exc:  # unreadable, or gone since: the run goes on, the entry says so
-            copy, reason = Path(), f"{reason}; not copied: {exc.strerror or exc}"
-        self.entries.append({"copy": copy.name, "input": str(outcome.input), "reason": reason})
+            name, reason = "", f"{reason}; not copied: {exc.strerror or exc}"
+        self.entries.append({"copy": name, "input": str(outcome.input), "reason": reason})
         self._added += 1
 
     def close(self) -> None:

@@ -99,14 +99,12 @@ def fit_native_pixel_data(ds: Dataset) -> None:
     anything (text included); data shorter than the image cannot be decoded, so a
     file carrying it is not released as an image.
     """
-    for tag in PIXEL_TAGS:
-        elem = ds.get(tag)
-        if elem is None or not isinstance(elem.value, bytes):
-            continue
-        declared = declared_pixel_length(ds)
-        if declared is None:
-            return
+    elements = [ds[tag] for tag in PIXEL_TAGS if tag in ds]
+    declared = declared_pixel_length(ds) if elements else None
+    for elem in elements:
         data = elem.value
+        if declared is None or not isinstance(data, bytes):
+            continue
         if len(data) < declared:
             raise DeidentificationError("pixel data shorter than the image it declares")
         if len(data) > declared + declared % 2:
