@@ -365,11 +365,7 @@ class _Job:
         there (``ImageType`` ``ORIGINAL\\SMITH``) is typed in by someone, whereas patterns
         would mistake codes for PHI."""
         if vr == "CS":
-            if self.terms is None:
-                return False
-            raw = raw_ascii_text(src, tag)  # most code strings: searched unconverted
-            texts = [raw] if raw is not None else text_values(src[tag].value)
-            return any(self.terms.search(text) for text in texts)
+            return self._holds_term(src, tag)
         if vr not in FREE_TEXT_VRS_AND_LINKS:
             return False
         if scrub and vr in FREE_TEXT_VRS and tag not in CODE_TAGS:
@@ -590,7 +586,7 @@ class _Job:
                 out.add_new(tag, vr, self._uid_value(src[tag]))  # the public UIDs' pseudonyms
             elif vr in BINARY_UNIT and self._bytes_name_someone(src[tag].value):
                 return None
-            elif vr in ("IS", "DS") and self._numbers_name_someone(src[tag].value):
+            elif vr in ("IS", "DS") and self._holds_term(src, tag):
                 return None  # a vendor copied the patient ID or birth date into a number
             else:
                 _put(out, _copy(raw))
@@ -616,12 +612,15 @@ class _Job:
         readings += [value[1:].decode(codec, errors="ignore") for codec in _UTF16]
         return any(self.terms.search(text) for text in readings)
 
-    def _numbers_name_someone(self, value: Any) -> bool:
-        """Whether a kept private IS/DS value spells a lexicon term (an all-digit ID, a
-        birth date as YYYYMMDD)."""
-        return self.terms is not None and any(
-            self.terms.search(text) for text in text_values(value)
-        )
+    def _holds_term(self, src: Dataset, tag: int) -> bool:
+        """Whether a code string or number spells a lexicon term (a name typed into
+        ImageType, an all-digit ID or a YYYYMMDD birth date copied into a private IS/DS).
+        Raw ASCII values, most of them, are searched without converting the element."""
+        if self.terms is None:
+            return False
+        raw = raw_ascii_text(src, tag)
+        texts = [raw] if raw is not None else text_values(src[tag].value)
+        return any(self.terms.search(text) for text in texts)
 
     @cached_property
     def _private_handlers(self) -> dict[str, Callable[[Any, str], Any]]:
