@@ -267,7 +267,7 @@ class _Job:
     def __init__(self, engine: Deidentifier, ds: Dataset, lexicon: PhiLexicon) -> None:
         self.engine = engine
         self.lexicon = lexicon
-        self.terms = term_finder(lexicon.terms)
+        self.terms = term_finder(lexicon.terms, lexicon.name_sounds)
         self.rules = engine.rules
         self.pseudonymizer = engine.pseudonymizer
         self.source = ds

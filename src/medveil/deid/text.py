@@ -100,6 +100,14 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
 from medveil.deid.charset import clean_decoded_text, element_vr, undeclared_readings
+from medveil.deid.pinyin import (
+    Sounds,
+    find_sounds,
+    romanisations,
+    sounds_of_han,
+    sounds_of_syllables,
+    split_name,
+)
 
 MARKER = "***"
 
@@ -213,6 +221,7 @@ _DIGITS = re.compile(r"\d+")
 # anchored on the left: a run is tried from its first digit only, not from each of them
 _DIGIT_RUN = re.compile(r"(?<!\d)\d+(?:[ -]\d+)+")
 _JOINERS = re.compile(r"['\u2019-]")  # O'Brien is also typed OBrien, Mary-Jane MaryJane
+_PINYIN_JOINERS = re.compile(r"[\s'\u2019-]")  # Xi'an, Wei-ming, Wei Ming
 _SPELLED_UMLAUT = re.compile(r"([AOUaou])[Ee]")  # Mueller is also typed Müller or Muller
 # Kinds that make kept text worth scrubbing: a bare number is not enough, a number after
 # a label ("MRN 55123") or a name after a title is.
@@ -632,10 +641,17 @@ class PhiLexicon:
 
     *terms* maps each literal identifying string to its kind (``"name"``,
     ``"id"``...); a plain iterable gets kind ``"phi"``. Unusable terms (too
-    short, clinical vocabulary, placeholders) are dropped.
+    short, clinical vocabulary, placeholders) are dropped. *name_sounds* are
+    the Mandarin syllables of the patient's and other people's names
+    (:mod:`medveil.deid.pinyin`): hanzi in text that sound like one of them are
+    that name, in traditional or simplified characters, or the characters of a
+    name the header holds only in pinyin.
     """
 
-    def __init__(self, terms: Mapping[str, str] | Iterable[str] = ()) -> None:
+    def __init__(
+        self, terms: Mapping[str, str] | Iterable[str] = (), name_sounds: Iterable[Sounds] = ()
+    ) -> None:
+        self.name_sounds: frozenset[Sounds] = frozenset(name_sounds)
         pairs = terms.items() if isinstance(terms, Mapping) else ((t, "phi") for t in terms)
         kinds: dict[str, str] = {}
         kept: set[str] = set()
@@ -693,6 +709,8 @@ class PhiLexicon:
         if not _ALNUM.search(text):
             return []
         candidates = list(self._lexicon_hits(text))
+        if self.name_sounds and _UNSPACED_CHAR.search(text):
+            candidates.extend(PhiSpan(*span, "name") for span in self.sounds_in(text))
         if self._numbers:
             candidates.extend(self._grouped_numbers(text))
         if _TITLE_HINT.search(text):
@@ -700,6 +718,10 @@ class PhiLexicon:
         if _PATTERN_HINT.search(text):
             candidates.extend(_pattern_hits(text))
         return _merge(candidates)
+
+    def sounds_in(self, text: str) -> list[tuple[int, int]]:
+        """Spans of hanzi in *text* that sound like a name of the lexicon."""
+        return find_sounds(text, self.name_sounds)
 
     def has_pattern_phi(self, text: str, kinds: Collection[str] = PATTERN_ALERT_KINDS) -> bool:
         """Whether *text* holds PHI of one of *kinds* that needs no lexicon (an e-mail
@@ -859,15 +881,17 @@ def _span_in(text: str, origin: list[int] | None, start: int, end: int, kind: st
 @lru_cache(maxsize=64)
 def _lexicon_of(values: tuple[tuple[str, str, str], ...]) -> PhiLexicon:
     found: dict[str, str] = {}
+    sounds: set[Sounds] = set()
     for keyword, vr, value in values:
         if vr == "PN":
             for spelling in _name_spellings(value):
                 found.setdefault(spelling, "name")
+            sounds |= _name_sounds(value)
         elif keyword in SOURCES:
             kind = SOURCES[keyword]
             for variant in _variants(value, kind):
                 found.setdefault(variant, kind)
-    return PhiLexicon(found)
+    return PhiLexicon(found, sounds)
 
 
 def _usable(term: str) -> bool:
@@ -989,7 +1013,57 @@ def _name_spellings(value: str) -> set[str]:
         and (plain := _SPELLED_UMLAUT.sub(r"\1", spelling)) != spelling
         and len(_ALNUM.findall(plain)) >= 4  # not Jo from Joe
     }
-    return spellings | _pinyin_spellings(groups)
+    return spellings | _pinyin_spellings(groups) | _romanised_spellings(groups)
+
+
+def _romanised_spellings(groups: list[str]) -> set[str]:
+    """A hanzi name as it is also written: its given name alone, spaced out (``张 伟 明``),
+    and in pinyin (``张^伟明``: ``Zhang Weiming``, ``ZHANG Wei-Ming``, ``Wei Ming Zhang``,
+    ``W. Zhang``...): the header may hold only the characters."""
+    out: set[str] = set()
+    for group in groups:
+        if not _UNSPACED_CHAR.search(group) or (parts := split_name(group)) is None:
+            continue
+        family, given = parts
+        out |= {given, " ".join(family + given)}
+        for family_syllables, given_syllables in romanisations(group):
+            surname = "".join(family_syllables).capitalize()
+            forename = "".join(given_syllables).capitalize()
+            out |= _group_spellings(f"{surname}^{forename}")
+            if len(given_syllables) > 1:
+                for joiner in (" ", "-"):
+                    spelled = joiner.join(s.capitalize() for s in given_syllables)
+                    out |= {f"{surname} {spelled}", f"{spelled} {surname}"}
+    return out
+
+
+def _name_sounds(value: str) -> set[Sounds]:
+    """How the names of a PN value sound in Mandarin, family name first: its hanzi groups,
+    and its Latin groups that cut into 2 to 4 pinyin syllables (``ZHANG^WEIMING``)."""
+    out: set[Sounds] = set()
+    for group in value.split("="):
+        family, _, rest = group.partition("^")
+        given = rest.split("^")[0]
+        if _UNSPACED_CHAR.search(group):
+            sounds = sounds_of_han("".join((family + given).split()))
+            if sounds is not None:
+                out.add(sounds)
+            continue
+        latin = [_PINYIN_JOINERS.sub("", part).lower() for part in (family, given)]
+        if not all(part.isascii() and part.isalpha() for part in latin if part):
+            continue
+        if latin[1]:  # family and given cut apart, as the caret says
+            for head in (1, 2):
+                for tail in (1, 2, 3):
+                    if head + tail <= 4:
+                        for f in _segmentations(latin[0], head):
+                            out |= {
+                                sounds_of_syllables(f + g) for g in _segmentations(latin[1], tail)
+                            }
+        else:
+            for count in (2, 3, 4):
+                out |= {sounds_of_syllables(s) for s in _segmentations(latin[0], count)}
+    return out
 
 
 _PINYIN_INITIALS = _words("b p m f d t n l g k h j q x zh ch sh r z c s")

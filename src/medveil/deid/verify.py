@@ -61,6 +61,7 @@ from medveil.deid.actions import (
     dummy_value,
 )
 from medveil.deid.charset import element_vr
+from medveil.deid.pinyin import Sounds, find_sounds
 from medveil.deid.pseudonyms import is_well_known_uid
 from medveil.deid.text import PhiLexicon
 from medveil.errors import DeidentificationError
@@ -103,7 +104,8 @@ class TermFinder:
         'Dr ***, MRN CD***'
     """
 
-    def __init__(self, terms: frozenset[str]) -> None:
+    def __init__(self, terms: frozenset[str], sounds: frozenset[Sounds] = frozenset()) -> None:
+        self._sounds = sounds  # names by their Mandarin syllables (PhiLexicon.name_sounds)
         usable: dict[str, bool] = {}
         for term in terms:
             if "\x1b" in term:
@@ -118,7 +120,7 @@ class TermFinder:
             self._index.setdefault(term[:2], []).append((term, bounded))
 
     def __bool__(self) -> bool:
-        return bool(self._terms)
+        return bool(self._terms or self._sounds)
 
     def search(self, text: str) -> bool:
         """Whether ``text`` contains a term."""
@@ -132,6 +134,12 @@ class TermFinder:
         return _hit_pattern(hits).sub(marker, text)
 
     def _hits(self, text: str) -> Iterator[tuple[str, bool]]:
+        yield from self._literal_hits(text)
+        if self._sounds and not text.isascii():  # hanzi that sound like a name
+            for start, end in find_sounds(text, self._sounds):
+                yield text[start:end].lower(), False
+
+    def _literal_hits(self, text: str) -> Iterator[tuple[str, bool]]:
         folded = " ".join(text.lower().split())
         if len(folded) < 2 * len(self._terms):  # cheaper than one find() per term
             index = self._index
@@ -174,9 +182,12 @@ def _hit_pattern(hits: tuple[tuple[str, bool], ...]) -> re.Pattern[str]:
 
 
 @lru_cache(maxsize=64)
-def term_finder(terms: frozenset[str]) -> TermFinder | None:
-    """The :class:`TermFinder` of a lexicon's terms, or None when none is usable."""
-    finder = TermFinder(terms)
+def term_finder(
+    terms: frozenset[str], sounds: frozenset[Sounds] = frozenset()
+) -> TermFinder | None:
+    """The :class:`TermFinder` of a lexicon's terms (and name sounds), or None when none is
+    usable."""
+    finder = TermFinder(terms, sounds)
     return finder if finder else None
 
 
@@ -262,7 +273,7 @@ def verify(
     generated: Collection[str],
 ) -> None:
     """Raise DeidentificationError unless ``output`` is provably clean (module docstring)."""
-    checker = _Checker(rules, term_finder(lexicon.terms), frozenset(generated))
+    checker = _Checker(rules, term_finder(lexicon.terms, lexicon.name_sounds), frozenset(generated))
     out_meta = getattr(output, "file_meta", None)
     if isinstance(out_meta, Dataset):
         in_meta = getattr(original, "file_meta", None)
