@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 from pydicom.encaps import encapsulate, encapsulate_extended, generate_frames
+from pydicom.uid import JPEGBaseline8Bit
 
 from medveil.batch.reader import PixelSpan, span_contains
 from medveil.deid.codestream import (
@@ -116,8 +117,10 @@ def test_jpeg_com_and_app_segments_removed(name: str) -> None:
     assert removed >= 4
     _assert_stripped(reference, dirty)
     frame = _frames(dirty)[0]
-    if original[2:4] in (b"\xff\xe0", b"\xff\xee"):  # APP0 JFIF / APP14 Adobe stay
-        assert frame[2:4] == original[2:4]
+    if original[2:4] == b"\xff\xee" or original[2:11] == b"\xff\xe0\x00\x10JFIF\x00":
+        assert frame[2:4] == original[2:4]  # APP14 Adobe and a bare APP0 JFIF stay
+    elif original[2:4] == b"\xff\xe0":  # another APP0 (Mitra's LJIF) goes; decoding is the same
+        assert frame[2:4] != b"\xff\xe0"
 
 
 def test_jpeg_keeps_app0_and_app14() -> None:
@@ -127,6 +130,34 @@ def test_jpeg_keeps_app0_and_app14() -> None:
     assert removed == 1
     assert stripped == _insert_jpeg(frame, adobe)
     assert stripped[2:4] == b"\xff\xe0"  # JFIF
+
+
+def _with_app0(frame: bytes, app0: bytes) -> bytes:
+    """``frame`` with its APP0 segment (if any) replaced by ``app0``."""
+    rest = frame[2:]
+    if rest[:2] == b"\xff\xe0":
+        rest = rest[2 + struct.unpack(">H", rest[2:4])[0] :]
+    return frame[:2] + app0 + rest
+
+
+def test_jpeg_app0_thumbnails_are_cut() -> None:
+    """A JFIF thumbnail is an image of its own (burned-in text and all): the header stays
+    without it; a JFXX extension, which holds only a thumbnail, goes."""
+    frame = _frames(_load(JPEG_FILE))[0]
+    header = b"JFIF\x00\x01\x02\x01\x00\x48\x00\x48"
+    bare = _jpeg_segment(0xE0, header + b"\x00\x00")
+    thumbnail = bytes([2, 1]) + PHI[:6]  # 2 x 1 RGB pixels: the name, as colour values
+    with_thumbnail = _with_app0(frame, _jpeg_segment(0xE0, header + thumbnail))
+    stripped, removed = strip_jpeg(with_thumbnail)
+    assert removed == 1
+    assert stripped == _with_app0(frame, bare)
+    jfxx = _jpeg_segment(0xE0, b"JFXX\x00\x10" + PHI)
+    stripped, removed = strip_jpeg(_insert_jpeg(_with_app0(frame, bare), jfxx))
+    assert (stripped, removed) == (_with_app0(frame, bare), 1)
+    assert strip_jpeg(_with_app0(frame, bare)) == (_with_app0(frame, bare), 0)
+    hint = metadata_hint(JPEGBaseline8Bit)
+    assert hint is not None
+    assert hint.search(with_thumbnail) and not hint.search(_with_app0(frame, bare))
 
 
 def test_jpeg_segments_after_the_scan_removed() -> None:

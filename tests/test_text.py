@@ -561,6 +561,33 @@ def test_dates_with_short_or_no_years_and_other_layouts(date: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "date",
+    [
+        "17 avril 1961",
+        "1er mars 2020",
+        "15 janvier 2023",
+        "15. Januar 2023",
+        "17. April 1961",
+        "3. März 2019",
+        "17 de abril de 1961",
+        "5 de mayo de 2021",
+        "3 ottobre 2019",
+        "12 dezembro 2020",
+        "febrero 2020",
+        "5 mei 2018",
+    ],
+)
+def test_dates_with_french_german_spanish_italian_portuguese_dutch_months(date: str) -> None:
+    text = f"exam on {date} done"
+    assert removed(EMPTY, text) == [date]
+
+
+@pytest.mark.parametrize("text", ["Mai 2023 protocol", "mars 5 mg", "3 days ago 2020 scan"])
+def test_short_foreign_months_need_a_day_and_a_year(text: str) -> None:
+    assert removed(EMPTY, text) == []
+
+
+@pytest.mark.parametrize(
     ("text", "expected"),
     [
         ("Age: 92, male", ["Age: 92"]),

@@ -51,7 +51,8 @@ consider identifying and are kept, with these fail-closed exceptions:
   timeline moves together), kept under Full Dates, removed otherwise (newer
   attributes such as StudyUpdateDateTime date the patient's care too);
 * a person name (PN) is emptied: a PN names someone by definition;
-* a public element unknown to the dictionary with VR UN is removed;
+* a public element unknown to the dictionary (repeating groups such as 60xx count as
+  known) is removed unless it is text or a sequence;
 * group lengths (stale after editing) and the whole command group
   (0000,eeee) are removed, whatever the table says of its two UID rows: a
   DIMSE message header has no place in a stored object, and pydicom refuses
@@ -67,7 +68,7 @@ consider identifying and are kept, with these fail-closed exceptions:
 * kept text that contains a term of the original header's PHI lexicon (a
   name typed into an attribute PS3.15 does not list, an accession number
   used as a local CodeValue) is scrubbed, as a safety net; a kept binary
-  value of at most 64 KiB (pixel data excluded) that holds one as text is
+  value of at most 4 MiB (pixel data excluded) that holds one as text is
   removed; kept dates and times that are not valid DA/DT/TM values are
   emptied. The verification gate checks the rest.
 
@@ -108,7 +109,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from pydicom.datadict import tag_for_keyword
+from pydicom.datadict import dictionary_VR, tag_for_keyword
 
 from medveil.deid.policy import Policy
 from medveil.profiles.options import Option
@@ -310,9 +311,25 @@ class RuleBook:
             return Rule("C", "default") if self.modified_dates else Rule("X", "default")
         if vr == "PN":
             return Rule("Z", "default")
-        if vr == "UN" and not in_dictionary:
+        if not in_dictionary and vr not in TEXT_VRS and vr != "SQ":
+            # a public tag no dictionary knows, holding bytes or numbers: nothing says what
+            # it is, and it cannot be searched as text (a name stored as OW, FL...)
             return Rule("X", "default")
         return Rule("K", "default")
+
+
+def known_tag(tag: int) -> bool:
+    """Whether the data dictionary knows a public tag, repeating groups included
+    (``dictionary_has_tag`` says no to (6000,0010) OverlayRows).
+
+    >>> known_tag(0x60000010), known_tag(0x00100010), known_tag(0x0018FFF0)
+    (True, True, False)
+    """
+    try:
+        dictionary_VR(tag)
+    except KeyError:
+        return False
+    return True
 
 
 def is_id_like(keyword: str, vr: str) -> bool:

@@ -6,7 +6,9 @@ copies encapsulated pixel data byte for byte, so that text would reach the
 output. The functions here walk the marker segments of each frame and drop
 
 * JPEG family (baseline, extended, lossless, JPEG-LS): COM (FFFE) and APP1 to
-  APP13 and APP15 -- APP0 (JFIF) and APP14 (Adobe) stay, decoders need them;
+  APP13 and APP15 -- APP0 (JFIF) and APP14 (Adobe) stay, decoders need them,
+  but a JFIF thumbnail (an image of its own, burned-in text and all) is cut
+  and a JFXX (thumbnail-only) APP0 dropped;
 * JPEG 2000 (raw codestream): COM (FF64) in the main header and in every
   tile-part header, with that tile-part's Psot reduced by what was removed;
 * JPEG XL: a bare codestream (``FF0A``) is kept; in the box container every box
@@ -70,7 +72,8 @@ __all__ = [
     "strip_video",
 ]
 
-#: JPEG markers removed: COM and every APPn but APP0 (JFIF) and APP14 (Adobe).
+#: JPEG markers removed: COM and every APPn but APP0 (JFIF, its thumbnail cut) and APP14
+#: (Adobe).
 JPEG_STRIPPED = frozenset({0xFE} | set(range(0xE1, 0xEE)) | {0xEF})
 _JPEG_SYNTAXES = frozenset(JPEGTransferSyntaxes) | frozenset(JPEGLSTransferSyntaxes)
 _J2K_SYNTAXES = frozenset(JPEG2000TransferSyntaxes) | frozenset(
@@ -80,7 +83,7 @@ _J2K_SYNTAXES = frozenset(JPEG2000TransferSyntaxes) | frozenset(
         "1.2.840.10008.1.2.4.203",  # HTJ2K
     }
 )
-_SOI, _EOI, _SOS = 0xD8, 0xD9, 0xDA
+_SOI, _EOI, _SOS, _APP0 = 0xD8, 0xD9, 0xDA, 0xE0
 # APP8 "mrfx" + transform id: the HP colour transform JPEG-LS decoders need (no room for text)
 _MRFX = frozenset(b"mrfx" + bytes([n]) for n in range(4))
 _J2K_SOC, _J2K_SIZ, _J2K_COM, _J2K_TLM = 0xFF4F, 0xFF51, 0xFF64, 0xFF55
@@ -133,7 +136,8 @@ def _bad(what: str) -> DeidentificationError:
 
 
 def strip_jpeg(frame: bytes) -> tuple[bytes, int]:
-    """``frame`` without COM/APP1-13/APP15 segments, and how many were removed.
+    """``frame`` without COM/APP1-13/APP15 segments and APP0 thumbnails, and how many
+    segments were removed or cut to their bare JFIF header.
 
     Segments between scans (progressive and multi-scan images) are handled too:
     the entropy-coded data after each SOS is skipped up to the next marker
@@ -172,6 +176,9 @@ def strip_jpeg(frame: bytes) -> tuple[bytes, int]:
             raise _bad(f"JPEG segment FF{marker:02X} length")
         if marker in JPEG_STRIPPED and frame[pos + 4 : end] not in _MRFX:
             removed += 1
+        elif marker == _APP0 and frame[pos:end] != (jfif := _bare_jfif(frame[pos + 4 : end])):
+            out += jfif  # a thumbnail (an image of its own, text and all) or a JFXX extension
+            removed += 1
         else:
             out += frame[pos:end]
         pos = end
@@ -179,6 +186,15 @@ def strip_jpeg(frame: bytes) -> tuple[bytes, int]:
             data_end = _entropy_end(frame, pos)
             out += frame[pos:data_end]
             pos = data_end
+
+
+def _bare_jfif(payload: bytes) -> bytes:
+    """The APP0 segment to keep for an APP0 payload: the JFIF header without its thumbnail
+    (version, units and density, thumbnail size 0 x 0); nothing for any other APP0 (a JFXX
+    extension holds a thumbnail and nothing else)."""
+    if payload[:5] != b"JFIF\x00" or len(payload) < 14:
+        return b""
+    return b"\xff\xe0\x00\x10" + payload[:12] + b"\x00\x00"
 
 
 def _entropy_end(frame: bytes, pos: int) -> int:
@@ -655,7 +671,11 @@ def handles(transfer_syntax: str) -> bool:
 #: matches: only the whole stream tells its container, and the containers the stripping
 #: refuses (transport, program streams) have no byte pattern of their own.
 _HINTS: dict[str, re.Pattern[bytes]] = {
-    **dict.fromkeys(_JPEG_SYNTAXES, re.compile(rb"\xff[\xe1-\xed\xef\xfe]")),
+    # an APP0 other than a bare JFIF header (length 16) may carry a thumbnail; the lookahead
+    # is cut short at the end of a chunk, where the pattern then matches: a false alarm only
+    **dict.fromkeys(
+        _JPEG_SYNTAXES, re.compile(rb"\xff[\xe1-\xed\xef\xfe]|\xff\xe0(?!\x00\x10JFIF\x00)")
+    ),
     **dict.fromkeys(_J2K_SYNTAXES, re.compile(rb"\xff\x64|xml |uuid|uinf")),
     **dict.fromkeys(_JXL_SYNTAXES, re.compile(rb"JXL ")),
     **dict.fromkeys(_MPEG_SYNTAXES, re.compile(rb".", re.DOTALL)),

@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from pydicom.datadict import dictionary_has_tag, dictionary_VR
+from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 from pydicom.multival import MultiValue
@@ -76,6 +76,7 @@ from medveil.deid.actions import (
     RuleBook,
     dummy_value,
     is_id_like,
+    known_tag,
 )
 from medveil.deid.charset import decode_text, normalise_character_set
 from medveil.deid.codestream import strip_codestream_metadata
@@ -119,7 +120,7 @@ _DATE_TIME_SHAPES = {
     "DT": re.compile(r"\d{4}(\d{2}(\d{2}(\d{2}(\d{2}(\d{2}(\.\d{1,6})?)?)?)?)?)?([+-]\d{4})?"),
     "TM": re.compile(r"\d{2}(\d{2}(\d{2}(\.\d{1,6})?)?)?|\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?"),
 }
-_BLOB_LIMIT = 64 * 1024
+_BLOB_LIMIT = 4 * 1024 * 1024
 _KNOWN_VRS = frozenset(member.value for member in VR_)
 _STRING_VRS = TEXT_VRS | DATE_VRS | {"TM", "AS", "DS", "IS", "UI"}
 #: Public binary VRs searched for names as text. Not OW, OF and the like: public words and
@@ -341,11 +342,13 @@ class _Job:
                 continue
             if tag & 0xFFFF == 0 or tag >> 16 == 0:  # group lengths (stale), command set
                 continue
+            if parents and tag >> 16 == 0x7FE0:
+                continue  # an image inside an item: no pixel cleaning reaches it (icons go too)
             raw = src.get_item(tag)
             rule = self.rules.listed(tag)
             vr = self.engine.vr_of(raw)
             if rule is None:
-                rule = self.rules.unlisted(vr, dictionary_has_tag(tag))
+                rule = self.rules.unlisted(vr, known_tag(tag))
                 if rule.action == "K" and self._needs_cleaning(src, tag, vr, scrub):
                     rule = Rule("C", "default")
             self._apply(rule, tag, vr, src, out, parents, scrub)
@@ -735,8 +738,8 @@ def _is_sequence(raw: RawDataElement) -> bool:
 
 
 def _with_dictionary_vr(raw: RawDataElement) -> RawDataElement:
-    """A raw public text element whose file gave it the wrong VR (another text VR, UN, or
-    the bytes VRs OB and OW) gets the dictionary's.
+    """A raw public text element whose file gave it the wrong VR (another text VR, UN, the
+    bytes VRs OB and OW, or a number VR such as FD or US) gets the dictionary's.
 
     A lossy converter may write PatientName as LO, a UID as SH, or a description as OB;
     decoding it as what it is puts the name in the lexicon, the UID through the UID rules
@@ -750,10 +753,13 @@ def _with_dictionary_vr(raw: RawDataElement) -> RawDataElement:
     if vr not in _KNOWN_VRS:
         raise DeidentificationError(f"{raw.tag} has an invalid VR")
     tag = int(raw.tag)
-    if (tag >> 16) & 1 or vr not in _STRING_VRS | _TEXT_CARRIERS:
+    if (tag >> 16) & 1:
         return raw
     expected = _dictionary_vr(tag)
-    if expected != vr and expected in _STRING_VRS:
+    if expected == vr or expected not in _STRING_VRS:
+        return raw
+    if vr in _STRING_VRS | _TEXT_CARRIERS or expected in TEXT_VRS:
+        # (a number VR on a number string, IS as US, is a converter's slip that holds no text)
         return raw._replace(VR=expected)
     return raw
 
@@ -821,7 +827,7 @@ def _valid_or_empty(value: str, vr: str) -> str:
 
 
 def _small_blob(tag: int, raw: DataElement | RawDataElement) -> bool:
-    """A binary value worth searching: at most 64 KiB and not pixel data."""
+    """A binary value worth searching: at most 4 MiB and not pixel data."""
     value = raw.value
     return isinstance(value, bytes) and len(value) <= _BLOB_LIMIT and tag >> 16 != 0x7FE0
 

@@ -133,9 +133,22 @@ SOURCES: Mapping[str, str] = {
             "DeviceSerialNumber",
             "UniversalEntityID",
             "LocalNamespaceEntityID",
+            # specimens, slides, results and devices: removed or replaced, and typed in text
+            "ContainerIdentifier",
+            "SpecimenIdentifier",
+            "SpecimenAccessionNumber",
+            "SlideIdentifier",
+            "BarcodeValue",
+            "ResultsID",
+            "InterpretationID",
+            "DeviceID",
+            "DeviceAlternateIdentifier",
+            "DetectorID",
+            "UniqueDeviceIdentifier",
         ),
         "id",
     ),
+    "CameraOwnerName": "name",  # UT, not PN: the name as typed, whole
     **dict.fromkeys(
         (
             "InstitutionName",
@@ -251,7 +264,18 @@ _MONTH_NAMES = (
     "jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
     "|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
 )
-_MONTH = rf"(?<![A-Za-z])(?:{_MONTH_NAMES})(?![A-Za-z])\.?"
+# French, German, Spanish, Italian, Portuguese and Dutch months, only where a year follows
+# (their short forms that are also English words, "mars", "mai", "ago", are left out)
+_FOREIGN_MONTH_NAMES = (
+    "janvier|f[ée]vrier|avril|juin|juillet|ao[uû]t|septembre|octobre|novembre|d[ée]cembre"
+    "|j[aä]nner|januar|februar|m[aä]rz|maerz|juni|juli|oktober|dezember"
+    "|enero|febrero|marzo|abril|mayo|junio|julio|agosto|sep?tiembre|octubre|noviembre|diciembre"
+    "|gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|dicembre"
+    "|janeiro|fevereiro|mar[çc]o|maio|junho|julho|setembro|outubro|dezembro"
+    "|januari|februari|maart|augustus"
+)
+_MONTH = rf"(?<![A-Za-z])(?:{_MONTH_NAMES}|{_FOREIGN_MONTH_NAMES})(?![A-Za-z])\.?"
+_SHORT_MONTHS = r"(?<![A-Za-z])(?:mars|mai|mei)(?![A-Za-z])"  # only between a day and a year
 # In dates without a year a month must be capitalised ("March 5", not "may 5" or "OCT 5").
 _MONTH_CAPITALISED = (
     "(?<![A-Za-z])(?-i:"
@@ -311,7 +335,9 @@ _NUMBER_PATTERNS = (
     ("date", rf"(?<![\w./-]){_DAY}-{_DAY}-\d{{2}}(?![\w-]|\.\d|{_UNIT_AFTER}|\s*fr\b)"),
     (  # 5 March 2024, 5th of Mar, 2024, 5/Mar/2024, 17-Apr-61
         "date",
-        rf"(?<!\d)\d{{1,2}}{_ORDINAL}[\s/-]+(?:of\s+)?{_MONTH},?[\s/-]+(?:{_YEAR}|\d{{2}})(?![\d:])",
+        rf"(?<!\d)\d{{1,2}}(?:{_ORDINAL}|\.|er)[\s/-]+(?:(?:of|de)\s+)?(?:{_MONTH}|{_SHORT_MONTHS})"
+        r",?[\s/-]+(?:de\s+)?"
+        rf"(?:{_YEAR}|\d{{2}})(?![\d:])",
     ),
     ("date", rf"(?<!\d){_YEAR}[\s/-]+{_MONTH}[\s/-]+{_DAY}(?![\d:])"),  # 2024 Mar 5
     # month and day without a year, the day first
@@ -795,9 +821,10 @@ def fold(text: str) -> tuple[str, list[int] | None]:
     their plain forms (NFKC); accents and other combining marks removed
     (``Jürgen``, ``Ju\u0308rgen`` -> ``jurgen``, ``ΠΑΠΑΔΟΠΟΎΛΟΥ`` -> ``παπαδοπουλου``,
     ``Соловьёв`` -> ``соловьев``); ``ß`` -> ``ss``, ``ø`` -> ``o``, ``æ`` -> ``ae``...;
-    every run of whitespace one space. The second value maps each folded
-    character to its index in *text* (None when the two line up one to one, as
-    for plain ASCII text: the common case costs one ``lower()``).
+    katakana as hiragana (``ヤマダ``, ``やまだ``); every run of whitespace one space.
+    The second value maps each folded character to its index in *text* (None
+    when the two line up one to one, as for plain ASCII text: the common case
+    costs one ``lower()``).
 
     >>> fold("Ｍüller  Ø")
     ('muller o', [0, 1, 2, 3, 4, 5, 6, 8, 9])
@@ -834,7 +861,9 @@ def _fold_char(char: str) -> str:
     decomposed = unicodedata.normalize("NFKD", char)
     base = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
     # NFC puts Hangul syllables (which NFKD splits into jamo) back together
-    return unicodedata.normalize("NFC", "".join(_SPECIAL_FOLDS.get(c, c) for c in base))
+    folded = unicodedata.normalize("NFC", "".join(_SPECIAL_FOLDS.get(c, c) for c in base))
+    # katakana as hiragana: a Japanese name is read either way (ヤマダ, やまだ)
+    return "".join(chr(ord(c) - 0x60) if "\u30a1" <= c <= "\u30f6" else c for c in folded)
 
 
 def _transliterations(term: str) -> set[str]:

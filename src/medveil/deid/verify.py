@@ -46,7 +46,6 @@ from collections.abc import Collection, Iterator
 from functools import lru_cache
 from typing import Any
 
-from pydicom.datadict import dictionary_has_tag
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
@@ -59,6 +58,7 @@ from medveil.deid.actions import (
     Rule,
     RuleBook,
     dummy_value,
+    known_tag,
 )
 from medveil.deid.charset import element_vr
 from medveil.deid.pinyin import Sounds, find_sounds
@@ -213,7 +213,7 @@ class _Checker:
     def rule(self, tag: int, vr: str) -> Rule:
         if (tag >> 16) & 1:
             return self.rules.override(tag) or _KEEP
-        return self.rules.listed(tag) or self.rules.unlisted(vr, dictionary_has_tag(tag))
+        return self.rules.listed(tag) or self.rules.unlisted(vr, known_tag(tag))
 
     def dataset(self, output: Dataset, original: Dataset | None, meta: bool = False) -> None:
         for key in list(output.keys()):

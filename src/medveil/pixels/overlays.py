@@ -37,6 +37,7 @@ def clean_overlays(dataset: Dataset, *, mode: PixelMode, phi: PhiLexicon) -> int
     for group in OVERLAY_GROUPS:
         if (group, 0x3000) not in dataset:
             continue
+        _drop_undeclared_bits(dataset, group)
         try:
             bitmap = dataset.overlay_array(group).astype(bool)
         except Exception as exc:  # an overlay we cannot read could hold PHI
@@ -61,6 +62,22 @@ def clean_overlays(dataset: Dataset, *, mode: PixelMode, phi: PhiLexicon) -> int
             dataset[group, 0x3000].value = pack_bits(planes.ravel().astype(np.uint8))
             changed += 1
     return changed
+
+
+def _drop_undeclared_bits(dataset: Dataset, group: int) -> None:
+    """Cut Overlay Data to the planes its rows, columns and frame count declare: bytes
+    past them are read by no viewer and by no OCR here, and may hold a plane of their own."""
+    try:
+        rows, columns = int(dataset[group, 0x0010].value), int(dataset[group, 0x0011].value)
+        declared_frames = dataset.get((group, 0x0015))
+        frames = int(declared_frames.value or 1) if declared_frames is not None else 1
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PixelCleaningError(f"overlay group {group:04X} has no usable size") from exc
+    declared = (rows * columns * frames + 7) // 8
+    declared += declared % 2  # values have an even length
+    data = dataset[group, 0x3000].value
+    if isinstance(data, bytes | bytearray) and len(data) > declared:
+        dataset[group, 0x3000].value = bytes(data[:declared])
 
 
 def _view(plane: np.ndarray) -> np.ndarray:

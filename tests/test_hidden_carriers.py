@@ -1,0 +1,174 @@
+"""PHI in places an outside red team found kept (session 4): each test fails on the code
+before the fix.
+
+Header: public blobs over 64 KiB, public tags no dictionary knows stored as bytes or
+numbers, a kept text attribute written with a number VR, images inside sequence items,
+names and identifiers of removed attributes that the lexicon did not learn, katakana
+against hiragana. Pixels: Overlay Data longer than its declared planes.
+"""
+
+from __future__ import annotations
+
+import struct
+from io import BytesIO
+
+import numpy as np
+import pydicom
+import pytest
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.filebase import DicomBytesIO
+from pydicom.pixels import pack_bits
+from pydicom.sequence import Sequence
+from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian
+
+from medveil.deid.engine import deidentify
+from medveil.deid.policy import PixelMode, Policy
+from medveil.deid.text import PhiLexicon
+from medveil.errors import DeidentificationError
+from medveil.pixels import clean_overlays
+
+SECRET = bytes(range(32))
+NAME, FIRST, MRN = "Quillfeather", "Ottoline", "MRN88771234"
+PHI = f"{NAME} {FIRST} {MRN}".encode()
+
+
+def image(**extra: object) -> Dataset:
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.MediaStorageSOPClassUID = CTImageStorage
+    ds.file_meta.MediaStorageSOPInstanceUID = "1.2.826.0.1.99.1.1"
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.SOPClassUID, ds.SOPInstanceUID = CTImageStorage, "1.2.826.0.1.99.1.1"
+    ds.PatientName = f"{NAME}^{FIRST}"
+    ds.PatientID = MRN
+    ds.Modality = "CT"
+    for keyword, value in extra.items():
+        setattr(ds, keyword, value)
+    return ds
+
+
+def written(ds: Dataset) -> bytes:
+    buffer = BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+def clean_bytes(ds: Dataset, preset: str = "research") -> bytes:
+    """The de-identified file, or b"" when the engine refused it (fail closed is clean)."""
+    try:
+        out = deidentify(ds, Policy.preset_named(preset), secret=SECRET)
+    except DeidentificationError:
+        return b""
+    out.preamble = bytes(128)
+    return written(out)
+
+
+@pytest.mark.parametrize("preset", ["basic", "research"])
+def test_a_large_public_blob_naming_the_patient_is_searched(preset: str) -> None:
+    ds = image(ICCProfile=(b"desc " + PHI).ljust(70_000, b"\0"))
+    ds.OpticalPathSequence = Sequence([Dataset()])
+    ds.OpticalPathSequence[0].ICCProfile = (b"desc " + PHI).ljust(70_000, b"\0")
+    assert NAME.encode() not in clean_bytes(ds, preset)
+
+
+@pytest.mark.parametrize("vr", ["OB", "OW", "OF", "OD", "OL", "FL", "US"])
+def test_an_unknown_public_tag_holding_bytes_or_numbers_is_removed(vr: str) -> None:
+    ds = image()
+    ds.add_new(0x0018FFF2, vr, PHI.ljust(64, b" ") if vr.startswith("O") else 7)
+    out = deidentify(ds, Policy.preset_named("basic"), secret=SECRET)
+    assert 0x0018FFF2 not in out
+
+
+def test_unknown_public_text_and_known_repeating_groups_stay() -> None:
+    """Text can be searched and stays; (6000,0010) OverlayRows is known, though pydicom's
+    dictionary_has_tag says otherwise."""
+    ds = image()
+    ds.add_new(0x0018FFF4, "LO", "PROTOCOL A")
+    ds.add_new(0x60000010, "US", 4)
+    ds.add_new(0x60000011, "US", 4)
+    out = deidentify(ds, Policy.preset_named("basic"), secret=SECRET)
+    assert out[0x0018FFF4].value == "PROTOCOL A"
+    assert out[0x60000010].value == 4
+
+
+def _with_raw_element(ds: Dataset, tag: int, vr: bytes, value: bytes) -> Dataset:
+    """``ds`` written and read back with one explicit VR element spliced in as ``vr``."""
+    data = written(ds)
+    at = data.index(struct.pack("<HH", 0x0028, 0x0002))  # before SamplesPerPixel, in order
+    element = struct.pack("<HH2sH", tag >> 16, tag & 0xFFFF, vr, len(value)) + value
+    return pydicom.dcmread(DicomBytesIO(data[:at] + element + data[at:]))
+
+
+@pytest.mark.parametrize("vr", [b"FD", b"US", b"UL", b"SL", b"OF"])
+def test_a_kept_text_attribute_written_with_a_number_vr_is_read_as_text(vr: bytes) -> None:
+    ds = image(SamplesPerPixel=1)
+    value = f"for {MRN} {NAME} ".encode().ljust(32, b" ")
+    spliced = _with_raw_element(ds, 0x00283003, vr, value)  # LUTExplanation (LO), kept
+    assert NAME.encode() not in clean_bytes(spliced, "basic")
+
+
+def test_a_number_string_written_as_a_number_is_left_alone() -> None:
+    """IS written as US by a converter holds no text: the file is released as it was."""
+    ds = image(SamplesPerPixel=1)
+    spliced = _with_raw_element(ds, 0x00280008, b"US", struct.pack("<H", 1))  # NumberOfFrames
+    out = deidentify(spliced, Policy.preset_named("basic"), secret=SECRET)
+    assert out.get_item(0x00280008).VR == "US"
+
+
+def test_images_inside_sequence_items_are_removed() -> None:
+    item = Dataset()
+    item.Rows = item.Columns = 8
+    item.BitsAllocated, item.BitsStored, item.HighBit, item.PixelRepresentation = 8, 8, 7, 0
+    item.PixelData = PHI.ljust(64, b" ")
+    ds = image(DerivationCodeSequence=Sequence([item]))
+    out = deidentify(ds, Policy.preset_named("research"), secret=SECRET)
+    assert "PixelData" not in out.DerivationCodeSequence[0]
+    assert NAME.encode() not in clean_bytes(ds)
+
+
+@pytest.mark.parametrize(
+    ("keyword", "value", "text"),
+    [
+        ("CameraOwnerName", "Qwenolda Brightwater", "photo by Qwenolda Brightwater"),
+        ("ContainerIdentifier", "SP23-889911", "block SP23-889911 reviewed"),
+        ("BarcodeValue", "BC99887766", "label BC99887766"),
+        ("DeviceID", "DVC667788", "device DVC667788 calibrated"),
+        ("DetectorID", "XRD55667", "detector XRD55667 replaced"),
+    ],
+)
+def test_removed_identifiers_teach_the_lexicon(keyword: str, value: str, text: str) -> None:
+    ds = image(**{keyword: value}, ImageComments=text)
+    ds.add_new(0x00283003, "LO", text)  # LUTExplanation: kept, unlisted
+    assert value.encode() not in clean_bytes(ds, "basic")
+    assert value.encode() not in clean_bytes(ds, "research")
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("山田^太郎=やまだ^たろう", "患者 ヤマダ タロウ 様"),
+        ("山田^太郎=ヤマダ^タロウ", "患者 やまだ たろう 様"),
+    ],
+)
+def test_katakana_and_hiragana_spell_one_name(name: str, text: str) -> None:
+    ds = Dataset()
+    ds.PatientName = name
+    spans = PhiLexicon.from_dataset(ds).find(text)
+    found = "".join(text[span.start : span.end] for span in spans)
+    assert text.split()[1] in found and text.split()[2] in found
+
+
+def test_overlay_bytes_past_the_declared_plane_are_cut() -> None:
+    """A blank 64 x 64 overlay (nothing to redact, so its plane is not rewritten) with a
+    second plane of text appended: no viewer shows it, but it is in the file."""
+    ds = image(Rows=64, Columns=64)
+    ds.add_new(0x60000010, "US", 64)  # OverlayRows
+    ds.add_new(0x60000011, "US", 64)  # OverlayColumns
+    ds.add_new(0x60000040, "CS", "G")  # OverlayType
+    ds.add_new(0x60000050, "SS", [1, 1])  # OverlayOrigin
+    ds.add_new(0x60000100, "US", 1)  # OverlayBitsAllocated
+    ds.add_new(0x60000102, "US", 0)  # OverlayBitPosition
+    blank = pack_bits(np.zeros(64 * 64, dtype=np.uint8))
+    ds.add_new(0x60003000, "OW", blank + PHI.ljust(64, b" "))
+    clean_overlays(ds, mode=PixelMode.PHI, phi=PhiLexicon.from_dataset(ds))
+    assert ds[0x6000, 0x3000].value == blank
