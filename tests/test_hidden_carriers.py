@@ -172,3 +172,13 @@ def test_overlay_bytes_past_the_declared_plane_are_cut() -> None:
     ds.add_new(0x60003000, "OW", blank + PHI.ljust(64, b" "))
     clean_overlays(ds, mode=PixelMode.PHI, phi=PhiLexicon.from_dataset(ds))
     assert ds[0x6000, 0x3000].value == blank
+
+
+@pytest.mark.parametrize("date", ["15Jan2023", "17APR1961", "05MAR24"])
+def test_run_together_dates_in_kept_text_go(date: str) -> None:
+    """SegmentLabel is kept by every profile; a date typed into it is still a date."""
+    segment = Dataset()
+    segment.SegmentLabel = f"lesion {date}"
+    ds = image(SegmentSequence=Sequence([segment]))
+    out = deidentify(ds, Policy.preset_named("basic"), secret=SECRET)
+    assert date not in str(out.SegmentSequence[0].SegmentLabel)

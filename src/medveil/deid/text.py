@@ -340,6 +340,8 @@ _NUMBER_PATTERNS = (
         rf"(?:{_YEAR}|\d{{2}})(?![\d:])",
     ),
     ("date", rf"(?<!\d){_YEAR}[\s/-]+{_MONTH}[\s/-]+{_DAY}(?![\d:])"),  # 2024 Mar 5
+    # run together, as in file names and device logs: 15Jan2023, 17APR1961, 05MAR24
+    ("date", rf"(?<![0-9A-Za-z]){_DAY}{_MONTH}(?:{_YEAR}|\d{{2}})(?![0-9A-Za-z])"),
     # month and day without a year, the day first
     ("date", rf"(?<![\d.]){_DAY}{_ORDINAL}\s+(?:of\s+)?{_MONTH_CAPITALISED}{_NOT_MAY_VERB}"),
     # year and month: 2024-03, 04/1961 (a two-digit month: 1/2000 is a dilution)
