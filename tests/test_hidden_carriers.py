@@ -21,9 +21,11 @@ from pydicom.pixels import pack_bits
 from pydicom.sequence import Sequence
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian
 
-from medveil.deid.engine import deidentify
+from medveil.deid.engine import Deidentifier, deidentify
 from medveil.deid.policy import PixelMode, Policy
+from medveil.deid.pseudonyms import Pseudonymizer
 from medveil.deid.text import PhiLexicon
+from medveil.deid.verify import verify
 from medveil.errors import DeidentificationError
 from medveil.pixels import clean_overlays
 
@@ -182,3 +184,26 @@ def test_run_together_dates_in_kept_text_go(date: str) -> None:
     ds = image(SegmentSequence=Sequence([segment]))
     out = deidentify(ds, Policy.preset_named("basic"), secret=SECRET)
     assert date not in str(out.SegmentSequence[0].SegmentLabel)
+
+
+def test_a_kept_number_spelling_the_patient_id_is_emptied() -> None:
+    """AcquisitionNumber (IS) is kept by the profile; the MRN's digits typed into it are not."""
+    ds = image(PatientID="55190077", AcquisitionNumber="55190077", InstanceNumber="7")
+    out = deidentify(ds, Policy.preset_named("basic"), secret=SECRET)
+    assert str(out.get("AcquisitionNumber", "") or "") == ""
+    assert out.InstanceNumber == 7
+
+
+def test_the_gate_searches_kept_numbers() -> None:
+    ds = image(PatientID="55190077", AcquisitionNumber="3")
+    engine = Deidentifier(Policy.preset_named("basic"), Pseudonymizer(SECRET))
+    result = engine.run(ds)
+    result.dataset.AcquisitionNumber = "55190077"  # as if the engine had missed it
+    with pytest.raises(DeidentificationError, match="AcquisitionNumber"):
+        verify(
+            original=ds,
+            output=result.dataset,
+            rules=engine.rules,
+            lexicon=result.lexicon,
+            generated={result.patient_pseudonym},
+        )

@@ -127,6 +127,7 @@ _STRING_VRS = TEXT_VRS | DATE_VRS | {"TM", "AS", "DS", "IS", "UI"}
 #: floats are numbers (LUTs, palettes, waveforms), whose bytes spell a digit-run ID by chance
 #: (a 12-bit identity LUT read as UTF-16 holds "0123456789") and must not lose their data.
 _BLOB_VRS = frozenset({"OB", "UN"})
+_NUMBER_STRINGS = frozenset({"IS", "DS"})
 #: How text may sit inside a binary blob: Western, Unicode, Chinese, Japanese, Korean.
 _UTF16 = ("utf-16-le", "utf-16-be")
 _BLOB_CODECS = ("latin-1", "utf-8", *_UTF16, "gb18030", "shift_jis", "iso2022_jp", "euc_kr")
@@ -418,13 +419,15 @@ class _Job:
 
     def _keep(self, rule: Rule, tag: int, vr: str, src: Dataset, out: Dataset) -> None:
         """K, with the checks a kept value still gets: dates and times must be valid, ages
-        are capped, characteristics, code strings and small binary values must not hold
-        lexicon terms."""
+        are capped, characteristics, code strings, number strings and small binary values
+        must not hold lexicon terms."""
         raw = src.get_item(tag)
         if vr in DATE_VRS or vr == "TM":
             out.add_new(tag, vr, _map_text(src[tag].value, lambda v: _valid_or_empty(v, vr)))
         elif tag == PATIENT_AGE:
             out.add_new(tag, vr, _map_text(src[tag].value, _cap_age_or_empty))
+        elif vr in _NUMBER_STRINGS and not rule.retained_on_request and self._holds_term(src, tag):
+            out.add_new(tag, vr, _empty(vr))  # an MRN or a birth date typed into a number
         elif (
             rule.source == "rtnPatCharsOpt" or (vr == "CS" and not rule.retained_on_request)
         ) and self._needs_cleaning(

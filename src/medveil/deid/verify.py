@@ -22,7 +22,9 @@ item at any depth) next to the original and raises
    otherwise quarantine every file of a site whose institution shares a word
    with its scanner's vendor. Code strings are searched: the engine replaces
    a CS value that holds a term (a name typed into ``ImageType``) with the
-   dummy, so one found here is a value it missed.
+   dummy, so one found here is a value it missed. So are number strings (IS,
+   DS): the engine empties one that spells an ID or a birth date
+   (``AcquisitionNumber`` holding the MRN).
 
 The error message names the attribute and the reason, never the value.
 
@@ -71,7 +73,8 @@ MIN_TERM_LENGTH = 3  # for Latin-script terms
 # encoding artefacts, never content, and they would hide a term from a search.
 ISO2022_ESCAPE = re.compile(r"\x1b[\x20-\x2f]*[\x30-\x7e]")
 GLUED_ID_LENGTH = 6
-_SEARCHED_VRS = (TEXT_VRS | DATE_VRS | {"TM", "AS", "CS"}) - {"UI"}
+_SEARCHED_VRS = (TEXT_VRS | DATE_VRS | {"TM", "AS", "CS", "IS", "DS"}) - {"UI"}
+_CODES_AND_NUMBERS = frozenset({"CS", "IS", "DS"})  # searched as raw ASCII where they can be
 NOT_PERSONAL_KEYWORDS = frozenset({"Manufacturer", "ManufacturerModelName", "SoftwareVersions"})
 _LATIN_ONLY = re.compile(r"[\x00-\u024f\u1e00-\u1eff]*")
 _WORD = r"[0-9A-Za-z\u00c0-\u024f\u1e00-\u1eff]"
@@ -222,10 +225,10 @@ class _Checker:
             rule = self.meta_rule(tag) if meta else self.rule(tag, vr)
             if rule.action == "K" and vr not in _SEARCHED_VRS and vr not in ("SQ", "UN"):
                 continue  # kept, and not text: nothing to check (and nothing to convert)
-            if rule.action == "K" and vr == "CS":
+            if rule.action == "K" and vr in _CODES_AND_NUMBERS:
                 text = raw_ascii_text(output, tag)
                 if text is not None and (self.pattern is None or not self.pattern.search(text)):
-                    continue  # a kept code string without a term: no need to convert it
+                    continue  # a kept code string or number without a term: left unconverted
             elem = output[key]
             if rule.action == "X":
                 _fail(elem, "should have been removed")
