@@ -1,5 +1,5 @@
-"""PHI in places an outside red team found kept (session 4): each test fails on the code
-before the fix.
+"""PHI in places an outside red team found kept (session 4): each finding has a test that
+fails on the code before the fix.
 
 Header: public blobs over 64 KiB, public tags no dictionary knows stored as bytes or
 numbers, a kept text attribute written with a number VR, images inside sequence items,
@@ -9,7 +9,10 @@ against hiragana. Pixels: Overlay Data longer than its declared planes.
 
 from __future__ import annotations
 
+import base64
+import gzip
 import struct
+import zlib
 from io import BytesIO
 
 import numpy as np
@@ -19,7 +22,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.pixels import pack_bits
 from pydicom.sequence import Sequence
-from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian
+from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from medveil.deid.engine import Deidentifier, deidentify
 from medveil.deid.policy import PixelMode, Policy
@@ -28,6 +31,7 @@ from medveil.deid.text import PhiLexicon
 from medveil.deid.verify import verify
 from medveil.errors import DeidentificationError
 from medveil.pixels import clean_overlays
+from medveil.profiles.options import Option
 
 SECRET = bytes(range(32))
 NAME, FIRST, MRN = "Quillfeather", "Ottoline", "MRN88771234"
@@ -207,3 +211,96 @@ def test_the_gate_searches_kept_numbers() -> None:
             lexicon=result.lexicon,
             generated={result.patient_pseudonym},
         )
+
+
+@pytest.mark.parametrize(
+    "raw_name",
+    [
+        b"\xef\xbb\xbfQUILLFEATHERBY^ROSAMUNDEQ",  # a UTF-8 byte-order mark
+        b"QUILL\xc2\xadFEATHERBY^ROSAMUNDEQ",  # a soft hyphen
+        b"QUILLFEATHERBY^ROSAMUNDEQ\xff",  # a byte that is not UTF-8
+    ],
+)
+def test_a_name_is_learnt_as_it_reads(raw_name: bytes) -> None:
+    """Invisible or undecodable characters in the PN must not hide the name in other text."""
+    ds = image(SpecificCharacterSet="ISO_IR 192", ImageComments="Follow-up QUILLFEATHERBY ok")
+    ds.add_new(0x0018FFF4, "LO", "QUILLFEATHERBY ROSAMUNDEQ seen")  # unlisted: kept, searched
+    ds.PatientName = raw_name  # bytes: written as they are
+    read_back = pydicom.dcmread(DicomBytesIO(written(ds)))
+    out = deidentify(read_back, Policy.preset_named("basic"), secret=SECRET)
+    kept = str(out[0x0018FFF4].value)
+    assert "QUILLFEATHERBY" not in kept and "ROSAMUNDEQ" not in kept
+    assert "seen" in kept
+
+
+# --- private elements kept under Retain Safe Private (the TCIA knowledge base's "k") ----------
+
+
+def safe_private(ds: Dataset) -> Dataset | None:
+    """The output under research + Retain Safe Private, or None when refused."""
+    policy = Policy.preset_named("research").with_options(Option.RETAIN_SAFE_PRIVATE)
+    try:
+        return deidentify(ds, policy, secret=SECRET)
+    except DeidentificationError:
+        return None
+
+
+def test_a_kept_private_blob_hiding_a_compressed_document_goes() -> None:
+    report = f"<report><name>{NAME}^{FIRST}</name><id>{MRN}</id></report>".encode()
+    for packed in (zlib.compress(report), gzip.compress(report)):
+        ds = image()
+        block = ds.private_block(0x0019, "HOLOGIC, Inc.", create=True)
+        block.add_new(0x64, "OB", b"HDR\x00" + packed)
+        block.add_new(0x85, "LO", "kept")  # a neighbour that stays
+        out = safe_private(ds)
+        assert out is not None
+        kept = out.private_block(0x0019, "HOLOGIC, Inc.")
+        assert 0x00191064 not in out and kept[0x85].value == "kept"
+
+
+def test_a_kept_private_text_hiding_base64_goes() -> None:
+    report = f"<name>{NAME}^{FIRST}</name>".encode()
+    ds = image()
+    block = ds.private_block(0x0019, "HOLOGIC, Inc.", create=True)
+    block.add_new(0x62, "LT", f"<IP><Blob>{base64.b64encode(report).decode()}</Blob></IP>")
+    out = safe_private(ds)
+    assert out is None or 0x00191062 not in out
+
+
+@pytest.mark.parametrize(("group", "creator", "element", "vr"), [
+    (0x0011, "GEMS_PATI_01", 0x10, "SS"),
+    (0x0009, "GEMS_PETD_01", 0x16, "SL"),
+    (0x0009, "GEMS_PETD_01", 0x2C, "SL"),
+])  # fmt: skip
+def test_kept_private_numbers_whose_bytes_spell_the_name_go(
+    group: int, creator: str, element: int, vr: str
+) -> None:
+    ds = image()
+    ds.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian  # the VR comes from the dictionary
+    value = f"{FIRST}X{NAME}".encode().ljust(32, b" ")  # glued to other letters, too
+    ds.private_block(group, creator, create=True).add_new(element, "OB", value)
+    read_back = pydicom.dcmread(DicomBytesIO(written(ds)))
+    assert vr == read_back[group << 16 | 0x1000 | element].VR
+    out = safe_private(read_back)
+    assert out is None or (group << 16 | 0x1000 | element) not in out
+
+
+@pytest.mark.parametrize(
+    ("charset", "codec", "name"),
+    [
+        ("ISO_IR 144", "iso8859_5", "Иванов^Пётр"),
+        ("ISO_IR 126", "iso8859_7", "Παπαδόπουλος^Γιώργος"),
+        ("ISO_IR 138", "iso8859_8", "כהנוביץ^אברהם"),
+        ("ISO_IR 166", "tis_620", "สมชาย^ใจดีมาก"),
+        ("ISO_IR 192", "utf-32-le", "Wojciechowskiego^Jan"),
+    ],
+)
+def test_a_kept_private_blob_in_the_files_own_character_set_is_read(
+    charset: str, codec: str, name: str
+) -> None:
+    ds = image(SpecificCharacterSet=charset, PatientName=name)
+    family = name.split("^")[0]
+    blob = b"ANNOTATE" + family.encode(codec) + b" END"  # 4-byte aligned, for UTF-32
+    ds.private_block(0x0019, "FDMS 1.0", create=True).add_new(0x90, "OB", blob)
+    out = safe_private(ds)
+    assert out is None or 0x00191090 not in out

@@ -71,6 +71,7 @@ from medveil.deid.actions import (
     FREE_TEXT_VRS_AND_LINKS,
     MEDIA_STORAGE_SOP_INSTANCE_UID,
     META_KEPT,
+    NUMBER_VRS,
     TEXT_VRS,
     Rule,
     RuleBook,
@@ -78,9 +79,10 @@ from medveil.deid.actions import (
     is_id_like,
     known_tag,
 )
-from medveil.deid.charset import decode_text, normalise_character_set
+from medveil.deid.charset import declared_codecs, decode_text, normalise_character_set
 from medveil.deid.codestream import strip_codestream_metadata
 from medveil.deid.dates import DateValueError, cap_age, shift_date_value
+from medveil.deid.embedded import embedded_payloads
 from medveil.deid.encoding import read_encoding
 from medveil.deid.identity import IdentityRecord, identity_record
 from medveil.deid.policy import PixelMode, Policy
@@ -89,6 +91,7 @@ from medveil.deid.record import record_deidentification
 from medveil.deid.text import MARKER, PATTERN_ALERT_KINDS, SOURCE_TAGS, PhiLexicon, fit_to_vr
 from medveil.deid.verify import (
     ISO2022_ESCAPE,
+    TermFinder,
     raw_ascii_text,
     term_finder,
     text_values,
@@ -121,6 +124,9 @@ _DATE_TIME_SHAPES = {
     "TM": re.compile(r"\d{2}(\d{2}(\d{2}(\.\d{1,6})?)?)?|\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?"),
 }
 _BLOB_LIMIT = 4 * 1024 * 1024
+_GLUED_LIMIT = 64 * 1024  # private values searched for terms glued into other bytes
+_NUMBER_FORMATS = {"US": "H", "SS": "h", "UL": "I", "SL": "i", "FL": "f", "FD": "d", "SV": "q"}
+_NUMBER_FORMATS |= {"UV": "Q", "AT": "I"}
 _KNOWN_VRS = frozenset(member.value for member in VR_)
 _STRING_VRS = TEXT_VRS | DATE_VRS | {"TM", "AS", "DS", "IS", "UI"}
 #: Public binary VRs searched for names as text. Not OW, OF and the like: public words and
@@ -130,7 +136,10 @@ _BLOB_VRS = frozenset({"OB", "UN"})
 _NUMBER_STRINGS = frozenset({"IS", "DS"})
 #: How text may sit inside a binary blob: Western, Unicode, Chinese, Japanese, Korean.
 _UTF16 = ("utf-16-le", "utf-16-be")
-_BLOB_CODECS = ("latin-1", "utf-8", *_UTF16, "gb18030", "shift_jis", "iso2022_jp", "euc_kr")
+_BLOB_CODECS = (
+    *("latin-1", "utf-8", *_UTF16, "utf-32-le", "utf-32-be", "gb18030", "shift_jis"),
+    *("iso2022_jp", "euc_jp", "euc_kr", "cp850"),
+)
 #: What pydicom raises on an element it cannot parse or decode (OSError: "No tag to read"
 #: in a sequence of garbage; struct.error: a value too short for its type).
 _UNREADABLE = (
@@ -285,6 +294,8 @@ class _Job:
         self._alert_kinds = (
             PATTERN_ALERT_KINDS - {"date"} if self.rules.full_dates else PATTERN_ALERT_KINDS
         )
+        # binary values are read in the common encodings and in the file's own character set
+        self._blob_codecs = tuple(dict.fromkeys((*_BLOB_CODECS, *declared_codecs(ds))))
 
     # -- the walk ---------------------------------------------------------------------------
 
@@ -590,8 +601,13 @@ class _Job:
                 self._clean(tag, vr, src[tag], out)
             elif vr == "UI" and not self.rules.retain_uids:
                 out.add_new(tag, vr, self._uid_value(src[tag]))  # the public UIDs' pseudonyms
-            elif vr in BINARY_UNIT and self._bytes_name_someone(src[tag].value):
+            elif vr in BINARY_UNIT and self._bytes_name_someone(src[tag].value, private=True):
                 return None
+            elif vr in NUMBER_VRS | TEXT_VRS and self._bytes_name_someone(
+                _stored_bytes(raw), private=True
+            ):
+                return None  # numbers whose bytes spell text (a name stored as SS or FD), or
+                # text hiding a document (base64, compressed)
             elif vr in ("IS", "DS") and self._holds_term(src, tag):
                 return None  # a vendor copied the patient ID or birth date into a number
             else:
@@ -606,17 +622,36 @@ class _Job:
         out.add_new(tag, vr, new)
         return creator_tag
 
-    def _bytes_name_someone(self, value: Any) -> bool:
-        """Whether a kept binary private value holds a lexicon term as text in one of the
-        encodings devices write (vendors store whole headers, annotations included, in
-        OB/UN blobs, in the character set of the device's country); such a value is removed."""
-        if self.terms is None or not isinstance(value, bytes):
+    def _bytes_name_someone(self, value: Any, private: bool = False) -> bool:
+        """Whether a kept binary value holds a lexicon term as text in one of the encodings
+        devices write (vendors store whole headers, annotations included, in OB/UN blobs,
+        in the character set of the device's country); such a value is removed.
+
+        A ``private`` value (kept under Retain Safe Private) is searched harder: terms of
+        five characters or more count wherever they stand (bytes have no words: a name
+        glued to an accession number still names), and the compressed streams and base64
+        runs inside it are unpacked and searched (:mod:`medveil.deid.embedded`)."""
+        terms = self.terms
+        if terms is None or not isinstance(value, bytes):
             return False
-        readings = [value.decode(codec, errors="ignore") for codec in _BLOB_CODECS]
+        if self._reads_a_term(terms, value, private):
+            return True
+        return private and any(
+            self._reads_a_term(terms, payload, True) for payload in embedded_payloads(value)
+        )
+
+    def _reads_a_term(self, terms: TermFinder, value: bytes, anywhere: bool) -> bool:
+        readings = [value.decode(codec, errors="ignore") for codec in self._blob_codecs]
         # UTF-16 text may start at an odd offset (after a one-byte field): read out of step,
         # every character of it but the first would be lost
         readings += [value[1:].decode(codec, errors="ignore") for codec in _UTF16]
-        return any(self.terms.search(text) for text in readings)
+        if any(terms.search(text) for text in readings):
+            return True
+        return (
+            anywhere
+            and len(value) <= _GLUED_LIMIT
+            and any(terms.search_anywhere(text) for text in readings)
+        )
 
     def _holds_term(self, src: Dataset, tag: int) -> bool:
         """Whether a code string or number spells a lexicon term (a name typed into
@@ -833,6 +868,23 @@ def _small_blob(tag: int, raw: DataElement | RawDataElement) -> bool:
     """A binary value worth searching: at most 4 MiB and not pixel data."""
     value = raw.value
     return isinstance(value, bytes) and len(value) <= _BLOB_LIMIT and tag >> 16 != 0x7FE0
+
+
+def _stored_bytes(elem: DataElement | RawDataElement) -> bytes | None:
+    """The bytes of a value as stored: a raw element's own, converted numbers packed again
+    (little endian), a decoded text's in UTF-8."""
+    value = elem.value
+    if isinstance(value, bytes):
+        return value
+    number_format = _NUMBER_FORMATS.get(str(elem.VR))
+    if number_format is not None:
+        numbers = list(value) if isinstance(value, MultiValue | list) else [value]
+        try:
+            return struct.pack(f"<{len(numbers)}{number_format}", *numbers)
+        except (struct.error, TypeError):
+            return None
+    texts = text_values(value)
+    return "\\".join(texts).encode("utf-8") if texts else None
 
 
 def _cap_age_or_empty(value: str) -> str:

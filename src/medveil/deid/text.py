@@ -1010,8 +1010,28 @@ def _text_values(ds: Dataset) -> Iterator[tuple[str, str, str]]:
                 text = clean_decoded_text(str(value))
                 readings = undeclared_readings(text) if undeclared else set()
                 for reading in (text, *readings):
-                    if reading.strip():
-                        yield elem.keyword, elem.VR, reading
+                    for spelling in {reading, _without_invisibles(reading)}:
+                        if spelling.strip():
+                            yield elem.keyword, elem.VR, spelling
+
+
+def _without_invisibles(text: str) -> str:
+    """*text* as it reads: without a byte-order mark, soft hyphens and zero-width characters,
+    and with each undecodable byte (U+FFFD) and control character a space, so that
+    ``\ufeffSMITH^JOHN``, ``SMI\u00adTH`` and ``JOHN\ufffd`` are learnt as ``SMITH`` and ``JOHN``.
+
+    >>> _without_invisibles("\ufeffSMI\u00adTH^JOHN\ufffd")
+    'SMITH^JOHN '
+    """
+    if text.isascii() and text.isprintable():
+        return text
+    return "".join(_as_read(char) for char in text)
+
+
+def _as_read(char: str) -> str:
+    if unicodedata.category(char) == "Cf":
+        return ""
+    return " " if char == "\ufffd" or char < " " else char
 
 
 def _identifying_elements(dataset: Dataset) -> Iterator[DataElement]:

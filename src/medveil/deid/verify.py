@@ -129,6 +129,12 @@ class TermFinder:
         """Whether ``text`` contains a term."""
         return any(True for _ in self._hits(text))
 
+    def search_anywhere(self, text: str, shortest: int = 5) -> bool:
+        """Whether ``text`` contains a term of ``shortest`` characters or more, word
+        boundaries or not (text read out of binary values has no words)."""
+        folded = " ".join(text.lower().split())
+        return any(len(term) >= shortest and term in folded for term, _ in self._terms)
+
     def sub(self, marker: str, text: str) -> str:
         """``text`` with every occurrence of a term replaced by ``marker``."""
         hits = tuple(sorted(set(self._hits(text))))

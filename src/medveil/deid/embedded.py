@@ -1,0 +1,59 @@
+"""Payloads hidden inside a binary or text value: compressed streams and base64.
+
+Vendors keep whole documents in private elements: an XML report compressed
+with zlib or gzip inside an OB blob (Hologic), or the same XML base64-encoded
+inside an LT. Searching the stored bytes finds no name in either. When a
+private element is kept (Retain Safe Private), its payloads are unpacked here
+and searched too; one level deep, within fixed budgets, so that a crafted
+value cannot make a file cost minutes.
+
+>>> import base64, zlib
+>>> report = b"<patient>SMITH^JOHN</patient>"
+>>> hidden = b"HDR" + zlib.compress(report) + b" <b64>" + base64.b64encode(report) + b"</b64>"
+>>> [payload == report for payload in embedded_payloads(hidden)]
+[True, True]
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import zlib
+
+#: zlib headers (deflate, 32K window, each compression level) and the gzip magic
+_STREAM_START = re.compile(rb"\x78[\x01\x5e\x9c\xda]|\x1f\x8b\x08")
+_BASE64_RUN = re.compile(rb"[A-Za-z0-9+/]{24,}={0,2}")
+MAX_CANDIDATES = 64  # stream starts tried per value (random bytes hold a few by chance)
+MAX_PAYLOAD = 16 * 1024 * 1024  # bytes unpacked per stream: a decompression bomb stops here
+
+
+def embedded_payloads(value: bytes) -> list[bytes]:
+    """The compressed streams and base64 runs inside ``value``, unpacked (not recursively)."""
+    payloads = [p for p in (_inflate(value, m.start()) for m in _starts(value)) if p]
+    for match in _BASE64_RUN.finditer(value):
+        run = match.group()
+        try:
+            payloads.append(base64.b64decode(run + b"=" * (-len(run) % 4)))
+        except (binascii.Error, ValueError):
+            continue
+    return payloads
+
+
+def _starts(value: bytes) -> list[re.Match[bytes]]:
+    starts = []
+    for match in _STREAM_START.finditer(value):
+        starts.append(match)
+        if len(starts) == MAX_CANDIDATES:
+            break
+    return starts
+
+
+def _inflate(value: bytes, start: int) -> bytes:
+    """The stream starting at ``start`` inflated (zlib or gzip), or b"" if it is none."""
+    wbits = 31 if value[start] == 0x1F else 15  # gzip header, or zlib header
+    inflater = zlib.decompressobj(wbits)
+    try:
+        return inflater.decompress(value[start:], MAX_PAYLOAD)
+    except zlib.error:
+        return b""
