@@ -1,9 +1,11 @@
 """``clean_pixels``: detect, decide, redact and verify burned-in text in every frame.
 
 Per frame: OCR finds text lines (:mod:`medveil.pixels.detect`), each line is
-redacted or kept according to the mode (:func:`decide`), template regions
-are added, the boxes are filled, and a verification pass runs OCR again on
-the redacted frame. PHI that verification still reads is redacted too and
+redacted or kept according to the mode (:func:`decide`; in ``phi`` mode kept
+lines get two second looks, :func:`_decide`: the row of fragments they are
+part of, and their reading turned upside down), template regions are added,
+the boxes are filled, and a verification pass runs OCR again on the
+redacted frame. PHI that verification still reads is redacted too and
 the frame verified again; after :data:`VERIFY_ROUNDS` passes that still
 read PHI the file is refused (:class:`PixelCleaningError`). Verification
 looks at the regions whose pixels changed: every other region is
@@ -36,14 +38,21 @@ from medveil.deid.policy import PixelMode
 from medveil.deid.text import PhiLexicon
 from medveil.errors import PixelCleaningError
 from medveil.pixels.codec import Frames, read_frames, write_frames
-from medveil.pixels.detect import find_lines
+from medveil.pixels.detect import Line, find_lines, read_turned
 from medveil.pixels.extent import redaction_boxes
 from medveil.pixels.ocr import OcrEngine, engine
 from medveil.pixels.overlays import clean_overlays
-from medveil.pixels.phi import PhiJudge, decide
+from medveil.pixels.phi import CONFIDENT, PhiJudge, decide, judge_rows, words
 from medveil.pixels.report import Box, PixelReport, TextRegion, add_merged
 from medveil.pixels.templates import TemplateSet
-from medveil.pixels.views import Window, display_view, extremes_view, window_of
+from medveil.pixels.views import (
+    Window,
+    colour_view,
+    display_view,
+    extremes_view,
+    outside_view,
+    window_of,
+)
 
 REVIEW_SIDE = 768
 # Verification passes per frame: PHI found by a pass is redacted and the
@@ -55,6 +64,8 @@ VERIFY_ROUNDS = 3
 CHANGE_TILE = 16
 CHANGE_MARGIN = 32
 CHANGE_FULL_PASS = 0.9
+# Kept lines this many letters and digits long or longer are read turned half a turn too.
+TURNED_CHARACTERS = 4
 # Pixel Data, Float Pixel Data, Double Float Pixel Data: an object with none of them
 # has no image to clean (float images are refused by the decoder, failing closed).
 PIXEL_DATA_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)
@@ -102,29 +113,34 @@ def clean_pixels(
     # decoded frames are written back.
     changed = frames.hidden
     read = mode == PixelMode.PHI
-    # The last frame that had the full detection pass, its renderings and its
-    # decisions: later frames reuse them where their renderings are identical.
-    reference: tuple[list[np.ndarray], list[TextRegion]] | None = None
+    # The last frame that had the full detection pass, its views, how many of
+    # them are renderings, and its decisions: later frames with as many
+    # renderings reuse them where their views are identical.
+    reference: tuple[list[np.ndarray], int, list[TextRegion]] | None = None
     for index in range(frames.count):
         frame = frames.array[index]
         with clock("detect"):
-            before = _views(frame, window, dataset)
-            moved = _changed_regions(before, reference[0]) if reference is not None else None
+            before, renderings = _views(frame, window, dataset)
+            moved = None
+            if reference is not None and reference[1] == renderings:
+                moved = _changed_regions(before, reference[0])
             if reference is None or moved is None:
-                lines = find_lines(before, ocr, read=read)
-                decided = [decide(line, mode, judge, index) for line in lines]
-                reference = (before, decided)
+                lines = find_lines(before, ocr, read=read, renderings=renderings)
+                decided = _decide(lines, before, mode, judge, ocr, index)
+                reference = (before, renderings, decided)
             else:
                 # Lines in unchanged pixels are the reference's, already decided.
                 regions_moved, mask = moved
                 lines = [
                     line
                     for region in regions_moved
-                    for line in find_lines(before, ocr, read=read, region=region)
+                    for line in find_lines(
+                        before, ocr, read=read, region=region, renderings=renderings
+                    )
                     if mask[line.box.y0 : line.box.y1, line.box.x0 : line.box.x1].any()
                 ]
-                decided = [decide(line, mode, judge, index) for line in lines]
-                decided += [replace(r, frame=index) for r in reference[1]]
+                decided = _decide(lines, before, mode, judge, ocr, index)
+                decided += [replace(r, frame=index) for r in reference[2]]
             report.lines_found += len(decided)
             regions = [r for r in decided if r.action == "keep"] + _redactions(decided, before)
         regions += [TextRegion(index, box, "redact", "template") for _, box in fixed]
@@ -136,9 +152,9 @@ def clean_pixels(
             _fill(frame, boxes, fill)
             changed = True
         with clock("verify"):
-            after = _views(frame, window, dataset)
+            after, renderings = _views(frame, window, dataset)
             for attempt in range(1, VERIFY_ROUNDS + 1):
-                leftover = _readable_phi(after, boxes, judge, ocr, index)
+                leftover = _readable_phi(after, boxes, judge, ocr, index, renderings)
                 if not leftover:
                     break
                 if attempt == VERIFY_ROUNDS:
@@ -152,7 +168,7 @@ def clean_pixels(
                 more_boxes = [r.box for r in more]
                 boxes += more_boxes
                 _fill(frame, more_boxes, fill)
-                after = _views(frame, window, dataset)
+                after, renderings = _views(frame, window, dataset)
         if keep_review_images and report.review_before is None:
             _keep_review(report, before[0], after[0], boxes)
     with clock("overlays"):
@@ -214,18 +230,71 @@ def _changed_regions(
     return regions, changed
 
 
-def _views(frame: np.ndarray, window: Window, ds: Dataset) -> list[np.ndarray]:
-    views = [display_view(frame, window, ds)]
+def _views(frame: np.ndarray, window: Window, ds: Dataset) -> tuple[list[np.ndarray], int]:
+    """The views OCR scans (:mod:`medveil.pixels.views`) and how many of them, from
+    the first, are gray renderings; the rest are masks."""
+    display = display_view(frame, window, ds)
     if window.binary:
-        return views  # 0/255 already: an extremes mask would repeat it
+        return [display], 1  # 0/255 already: an extremes mask would repeat it
+    extra = (colour_view(frame, window, ds), outside_view(frame, window, display))
+    renderings = [display, *(view for view in extra if view is not None)]
     extremes = extremes_view(frame)
-    if extremes is not None:
-        views.append(extremes)
-    return views
+    masks = [] if extremes is None else [extremes]
+    return renderings + masks, len(renderings)
+
+
+def _decide(
+    lines: list[Line],
+    views: list[np.ndarray],
+    mode: PixelMode,
+    judge: PhiJudge,
+    ocr: OcrEngine,
+    frame: int,
+) -> list[TextRegion]:
+    """Redact or keep each line; in ``phi`` mode, with two second looks at kept ones:
+    the rows they are fragments of (:func:`judge_rows`), and the line read turned
+    half a turn (:func:`_upside_down`)."""
+    decided = [decide(line, mode, judge, frame) for line in lines]
+    if mode != PixelMode.PHI:
+        return decided
+    decided = judge_rows(lines, decided, judge)
+    return [
+        _upside_down(line, region, views, judge, ocr)
+        for line, region in zip(lines, decided, strict=True)
+    ]
+
+
+def _upside_down(
+    line: Line, region: TextRegion, views: list[np.ndarray], judge: PhiJudge, ocr: OcrEngine
+) -> TextRegion:
+    """``region`` redacted when its kept text, read turned half a turn, is PHI.
+
+    The turned reading counts only when it is as confident as a kept line
+    must be (:data:`medveil.pixels.phi.CONFIDENT`): turned, upright text reads
+    as unsure nonsense, and nonsense can match a short term of the header.
+    Only confidently read text that is no marker gets the second reading (one
+    recognizer run per such line, no detection): a marker read as one is
+    whatever way up, a vertical line was read both ways already, and a line
+    of fewer than :data:`TURNED_CHARACTERS` letters and digits holds no name,
+    ID or date.
+    """
+    if region.action != "keep" or region.reason != "text" or line.vertical:
+        return region
+    if max(len("".join(words(text))) for text in line.texts) < TURNED_CHARACTERS:
+        return region
+    turned = read_turned(line, views, ocr)
+    if turned.score < CONFIDENT or not judge.is_phi(turned.text):
+        return region  # an upright line turned reads as unsure nonsense
+    return replace(region, action="redact", reason="phi")
 
 
 def _readable_phi(
-    views: list[np.ndarray], boxes: list[Box], judge: PhiJudge, ocr: OcrEngine, frame: int
+    views: list[np.ndarray],
+    boxes: list[Box],
+    judge: PhiJudge,
+    ocr: OcrEngine,
+    frame: int,
+    renderings: int = 1,
 ) -> list[TextRegion]:
     """OCR the changed areas again; PHI read there means redaction was incomplete.
 
@@ -236,7 +305,7 @@ def _readable_phi(
     """
     return [
         TextRegion(frame, line.box, "redact", "verify", line.score)
-        for line in find_lines(views, ocr, near=boxes)
+        for line in find_lines(views, ocr, near=boxes, renderings=renderings)
         if any(judge.is_phi(text) for text in line.texts)
     ]
 

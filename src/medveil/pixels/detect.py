@@ -49,6 +49,11 @@ BOOST_PIXELS = 40_000
 MAX_CROP_PIXELS = 120_000
 # A reading at least this confident is not repeated on another rendering.
 CONFIDENT = 0.9
+# Gray renderings besides the display (colour difference, pixels beyond the
+# window) show text at full contrast, so it reads well there; what the detector
+# finds there and the recognizer reads below this is texture (colour Doppler
+# blobs, clipped bone), not text, and is left out.
+RENDERING_SCORE = 0.6
 # A line the detector finds upright that is this many times taller than wide
 # is vertical text (a single tall letter such as "1" is about 2-3x).
 VERTICAL_LINE = 2.5
@@ -61,6 +66,7 @@ class Line:
     box: Box
     readings: list[Reading]
     vertical: bool = False  # turned 90 degrees: read turned both ways
+    view: int = 0  # the view it was first found in, where it can be read again
 
     @property
     def texts(self) -> list[str]:
@@ -78,11 +84,16 @@ def find_lines(
     read: bool = True,
     near: list[Box] | None = None,
     region: Box | None = None,
+    renderings: int = 1,
 ) -> list[Line]:
     """Detect (and with ``read``, recognize) text in every view.
 
-    ``views[0]`` is the display rendering, any others are masks
-    (:func:`medveil.pixels.views.extremes_view`).
+    ``views[0]`` is the display rendering; the first ``renderings`` views are
+    gray renderings, searched for text by their strokes (the display and its
+    kin, such as :func:`medveil.pixels.views.colour_view`); the rest are
+    white-on-black masks (:func:`medveil.pixels.views.extremes_view`), their
+    own ink. A line found only in a gray rendering other than the display
+    must read at least :data:`RENDERING_SCORE` there.
 
     With ``near`` (the verification pass after redaction), only candidate
     crops touching one of those boxes are scanned. A line already read
@@ -96,20 +107,36 @@ def find_lines(
     lines: list[Line] = []
     for number, view in enumerate(views):
         whole = number == 0 and near is None
-        found = _detect(view, engine, near, whole, mask=number > 0, region=region)
+        mask = number >= renderings
+        found = _detect(view, engine, near, whole, mask=mask, region=region)
         if not read:
             for box, vertical in found:
-                _add(lines, Line(box, [], vertical))
+                _add(lines, Line(box, [], vertical, number))
             continue
         unread = [(b, v) for b, v in found if not _read_confidently(lines, b)]
         for box, vertical in found:
             if (box, vertical) not in unread:
-                _add(lines, Line(box, [], vertical))  # grows the line's box; its reading stands
+                # grows the line's box; its reading stands
+                _add(lines, Line(box, [], vertical, number))
         crops = [_line_crops(view, box, vertical) for box, vertical in unread]
         readings = iter(engine.recognize([c for pair in crops for c in pair]))
         for (box, vertical), pair in zip(unread, crops, strict=True):
-            _add(lines, Line(box, [next(readings) for _ in pair], vertical))
+            line = Line(box, [next(readings) for _ in pair], vertical, number)
+            if 0 < number < renderings and line.score < RENDERING_SCORE:
+                continue  # texture of a colour or clipped rendering, not text
+            _add(lines, line)
     return lines
+
+
+def read_turned(line: Line, views: list[np.ndarray], engine: OcrEngine) -> Reading:
+    """The line read turned half a turn, from the view it was found in.
+
+    Text burned in upside down (a plate put in the wrong way round) reads
+    upright as confident nonsense ("NHOC HLIWS"); turned, it reads as what
+    it says.
+    """
+    crop = _line_crops(views[line.view], line.box, vertical=False)[0]
+    return engine.recognize([np.ascontiguousarray(crop[::-1, ::-1])])[0]
 
 
 def _read_confidently(lines: list[Line], box: Box) -> bool:

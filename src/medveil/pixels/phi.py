@@ -23,17 +23,23 @@ A line is a clinical marker (kept) only when every word is in
 :data:`MARKERS` or is a short ruler number. A line that is neither is kept
 when the recognizer is confident, and redacted when it is not: an unreadable
 line may be PHI that OCR could not read.
+
+Letters burned far apart ("S   M   I   T   H") are found as several lines
+("SMI", "T", "H"), each harmless alone. :func:`judge_rows` reads the lines
+of one text row together, without spaces, and redacts them all when that
+is PHI.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import replace
 
 from medveil.deid.policy import PixelMode
 from medveil.deid.text import PhiLexicon
 from medveil.pixels.detect import Line
-from medveil.pixels.report import TextRegion
+from medveil.pixels.report import Box, TextRegion
 
 _MARKER_WORDS = """
 L R LT RT LEFT RIGHT PA AP LAT LATERAL LL RL OBL OBLIQUE PORTABLE PORT ERECT
@@ -63,6 +69,12 @@ _PATTERNS = (
 # either order (see _month_day).
 _MONTH_DAY = re.compile(r"(?<!\d)(\d{2})\s*([/.\-])\s*(\d{2})(?!\d)")
 _WORD = re.compile(r"[A-Z0-9]+|[\u3400-\u9fff]+")
+# Lines on one text row (judge_rows): sharing this much of the shorter one's
+# height, at most this many times taller than the other, and apart by at most
+# this many heights (letters 17 px tall set 60 px apart are 2.6 heights apart).
+ROW_OVERLAP = 0.6
+ROW_HEIGHTS = 1.5
+ROW_GAP = 3.0
 
 
 def normalize(text: str) -> str:
@@ -96,7 +108,12 @@ class PhiJudge:
         normal = normalize(text)
         if any(p.search(normal) for p in _PATTERNS) or _month_day(normal):
             return True
-        found = _WORD.findall(normal)
+        return self.has_term(normal)
+
+    def has_term(self, text: str) -> bool:
+        """A term of the header in ``text``, compacted, truncated or misread by a
+        letter or two; no generic pattern (date, ID shape) counts here."""
+        found = _WORD.findall(normalize(text))
         compact = "".join(found)
         if any(term in compact for term in self._compact_terms):
             return True
@@ -131,6 +148,60 @@ def decide(line: Line, mode: PixelMode, judge: PhiJudge, frame: int) -> TextRegi
     if line.score < CONFIDENT:
         return TextRegion(frame, line.box, "redact", "unreadable", line.score)
     return TextRegion(frame, line.box, "keep", "text", line.score)
+
+
+def judge_rows(lines: list[Line], decided: list[TextRegion], judge: PhiJudge) -> list[TextRegion]:
+    """``decided`` (one region per line) with every line of a PHI row redacted.
+
+    A row is a chain of horizontal lines, left to right, each close to the
+    last (:data:`ROW_GAP`) at about the same height; its text is the longest
+    reading of each line (the one that saw most of it), joined. Only the header's terms
+    count (:meth:`PhiJudge.has_term`): generic patterns would find IDs in
+    joined rows of numbers (a ruler's "10 20 30" is six digits) or of
+    labels and values ("CIST MAG" and "1.06 cm").
+    """
+    result = list(decided)
+    for row in _rows(lines):
+        for part in _unjudged(row, decided):
+            joined = "".join(max(lines[i].texts, key=len) for i in part)
+            if judge.has_term(joined):
+                for i in part:
+                    result[i] = replace(decided[i], action="redact", reason="phi")
+    return result
+
+
+def _unjudged(row: list[int], decided: list[TextRegion]) -> list[list[int]]:
+    """The runs of a row between its lines already found PHI, of two or more lines,
+    one of them kept: a PHI line would make the joined text PHI by itself."""
+    runs: list[list[int]] = [[]]
+    for i in row:
+        if decided[i].reason == "phi":
+            runs.append([])
+        else:
+            runs[-1].append(i)
+    return [run for run in runs if len(run) > 1 and any(decided[i].action == "keep" for i in run)]
+
+
+def _rows(lines: list[Line]) -> list[list[int]]:
+    """Indices of the lines on each text row of two or more lines, left to right."""
+    rows: list[list[int]] = []
+    flat = [i for i, line in enumerate(lines) if line.readings and not line.vertical]
+    for i in sorted(flat, key=lambda i: lines[i].box.x0):
+        row = next((r for r in rows if _same_row(lines[r[-1]].box, lines[i].box)), None)
+        if row is None:
+            rows.append([i])
+        else:
+            row.append(i)
+    return [row for row in rows if len(row) > 1]
+
+
+def _same_row(left: Box, right: Box) -> bool:
+    low, high = sorted((left.height, right.height))
+    shared = min(left.y1, right.y1) - max(left.y0, right.y0)
+    gap = right.x0 - left.x1
+    return (
+        shared >= ROW_OVERLAP * low and high <= ROW_HEIGHTS * low and -low <= gap <= ROW_GAP * high
+    )
 
 
 def is_marker(text: str) -> bool:
