@@ -23,6 +23,9 @@ touches every tool alike):
   per core), to read the 3x target against.
 
 Every output tree is searched by ``tests/leakscan.py`` for the injected tokens.
+medveil's modules are byte-compiled first (``compileall``), as the peers' are by pip:
+an editable install compiles at first import, which a machine that sets
+``PYTHONDONTWRITEBYTECODE`` repeats at every start (0.15 s).
 By default medveil fsyncs each output file before its atomic rename; the peers
 and the copy do not, so the targets are checked on the like-for-like row
 (``--no-fsync``), and the default row is set against a copy that fsyncs too.
@@ -227,7 +230,8 @@ def markdown(results: list[Measurement], files: int, size: int, load: tuple[floa
         f"Corpus: {files} files, {size / 1e6:.0f} MB (half 1955x1841 16-bit chest radiographs), "
         f"PHI injected by `tests/phi_corpus.py`; surviving tokens found by `tests/leakscan.py` "
         f"(8-digit structured dates excluded here, see `tests/test_leaks.py` for those). "
-        f"Best of the rounds (tools take turns in each); each tool is a fresh process. "
+        f"Best of the rounds (tools take turns in each); each tool is a fresh process "
+        f"(medveil byte-compiled first, as pip compiles the peers). "
         f"Load average before/after: {load[0]:.2f} / {load[1]:.2f} (other jobs share the CPUs).",
         "",
         "| tool | wall s | files/s | MB/s | time / medveil | time / copy | one file s "
@@ -287,6 +291,9 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print, do not touch RESULTS.md")
     args = parser.parse_args()
     bench_python = ensure_bench_venv()
+    # The peers come from wheels, byte-compiled by pip; medveil is installed editable, and a
+    # machine that sets PYTHONDONTWRITEBYTECODE would compile it again at every start
+    subprocess.run([sys.executable, "-m", "compileall", "-q", ROOT / "src"], check=True)
     corpus = WORK / "corpus"
     corpus_files = make_corpus(corpus, args.files)
     # 8-digit dates are left out: peers rename files, so outputs cannot be matched to
