@@ -24,6 +24,7 @@ from pydicom.pixels import pack_bits
 from pydicom.sequence import Sequence
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
+from medveil.deid.embedded import MAX_PAYLOAD, MAX_TOTAL, embedded_payloads
 from medveil.deid.engine import Deidentifier, deidentify
 from medveil.deid.policy import PixelMode, Policy
 from medveil.deid.pseudonyms import Pseudonymizer
@@ -304,3 +305,11 @@ def test_a_kept_private_blob_in_the_files_own_character_set_is_read(
     ds.private_block(0x0019, "FDMS 1.0", create=True).add_new(0x90, "OB", blob)
     out = safe_private(ds)
     assert out is None or 0x00191090 not in out
+
+
+def test_unpacking_is_bounded() -> None:
+    """Decompression bombs and many streams stop at the budget, not at the memory's end."""
+    bomb = zlib.compress(bytes(64 * 1024 * 1024), 9)  # 64 MiB of zeros in ~64 KiB
+    payloads = embedded_payloads(bomb * 8)
+    assert payloads and sum(map(len, payloads)) <= MAX_TOTAL
+    assert all(len(payload) <= MAX_PAYLOAD for payload in payloads)

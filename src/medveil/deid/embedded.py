@@ -20,24 +20,40 @@ import base64
 import binascii
 import re
 import zlib
+from collections.abc import Iterator
 
 #: zlib headers (deflate, 32K window, each compression level) and the gzip magic
 _STREAM_START = re.compile(rb"\x78[\x01\x5e\x9c\xda]|\x1f\x8b\x08")
 _BASE64_RUN = re.compile(rb"[A-Za-z0-9+/]{24,}={0,2}")
 MAX_CANDIDATES = 64  # stream starts tried per value (random bytes hold a few by chance)
-MAX_PAYLOAD = 16 * 1024 * 1024  # bytes unpacked per stream: a decompression bomb stops here
+MAX_PAYLOAD = 4 * 1024 * 1024  # bytes unpacked per stream: a decompression bomb stops here
+MAX_TOTAL = 16 * 1024 * 1024  # bytes unpacked per value, streams and base64 together
 
 
 def embedded_payloads(value: bytes) -> list[bytes]:
-    """The compressed streams and base64 runs inside ``value``, unpacked (not recursively)."""
-    payloads = [p for p in (_inflate(value, m.start()) for m in _starts(value)) if p]
+    """The compressed streams and base64 runs inside ``value``, unpacked (not recursively),
+    until :data:`MAX_TOTAL` bytes have been unpacked."""
+    payloads: list[bytes] = []
+    budget = MAX_TOTAL
+    for payload in _unpacked(value):
+        payloads.append(payload[:budget])
+        budget -= len(payload)
+        if budget <= 0:
+            break
+    return payloads
+
+
+def _unpacked(value: bytes) -> Iterator[bytes]:
+    for match in _starts(value):
+        inflated = _inflate(value, match.start())
+        if inflated:
+            yield inflated
     for match in _BASE64_RUN.finditer(value):
         run = match.group()
         try:
-            payloads.append(base64.b64decode(run + b"=" * (-len(run) % 4)))
+            yield base64.b64decode(run + b"=" * (-len(run) % 4))
         except (binascii.Error, ValueError):
             continue
-    return payloads
 
 
 def _starts(value: bytes) -> list[re.Match[bytes]]:
