@@ -109,7 +109,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from pydicom.datadict import dictionary_VR, tag_for_keyword
+from pydicom.datadict import DicomDictionary, dictionary_VR, tag_for_keyword
 
 from medveil.deid.policy import Policy
 from medveil.profiles.options import Option
@@ -301,10 +301,13 @@ class RuleBook:
         """The tags the policy file overrides."""
         return frozenset(self._overrides)
 
-    def unlisted(self, vr: str, in_dictionary: bool) -> Rule:
+    def unlisted(self, tag: int, vr: str) -> Rule:
         """The rule of a public attribute the table does not name (module docstring)."""
         if vr == "UI":
-            return Rule("K", "default") if self.retain_uids else Rule("U", "default")
+            if self.retain_uids or tag in TYPE_UIDS:
+                return Rule("K", "default")
+            return Rule("U", "default")
+        in_dictionary = known_tag(tag)
         if vr in DATE_VRS:
             if self.full_dates:
                 return Rule("K", "default")
@@ -316,6 +319,21 @@ class RuleBook:
             # it is, and it cannot be searched as text (a name stored as OW, FL...)
             return Rule("X", "default")
         return Rule("K", "default")
+
+
+def _type_uids() -> frozenset[int]:
+    """Public UI attributes that name a kind of thing, never an instance: SOP classes
+    (``ReferencedSOPClassUID``, a vendor's private SOP class too), coding schemes, a
+    creator's software version. Replacing them would break the reference for nothing."""
+    return frozenset(
+        tag
+        for tag, entry in DicomDictionary.items()
+        if entry[0] == "UI"
+        and (entry[4].endswith("ClassUID") or entry[4] in ("CodingSchemeUID", "CreatorVersionUID"))
+    )
+
+
+TYPE_UIDS = _type_uids()
 
 
 def known_tag(tag: int) -> bool:

@@ -52,6 +52,7 @@ _DT = re.compile(
     r"(?P<tz>[+-](?P<tzh>\d{2})(?P<tzm>\d{2}))?"
 )
 _AS = re.compile(r"(\d{3})([DWMY])")
+_LOOSE_AS = re.compile(r"(\d{1,3})\s*([DWMYdwmy])")  # "75Y", "6 m": AS written loosely
 
 
 class DateValueError(DeidentificationError, ValueError):
@@ -108,19 +109,21 @@ def cap_age(value: str) -> str:
 
     AS has exactly three digits, so ages in days, weeks or months (at most
     ``999M``, 83 years) can never reach 90 years: they are validated and kept.
-    Empty values stay empty.
+    Empty values stay empty. An age written with fewer digits or a lower-case
+    unit (``75Y``, ``6m``: a common slip) is written the valid way.
 
-    >>> cap_age("089Y"), cap_age("090Y"), cap_age("120Y"), cap_age("")
-    ('089Y', '090Y', '090Y', '')
+    >>> cap_age("089Y"), cap_age("090Y"), cap_age("120Y"), cap_age(""), cap_age("75y")
+    ('089Y', '090Y', '090Y', '', '075Y')
     """
     text = value.strip()
     if not text:
         return text
-    match = _AS.fullmatch(text)
+    match = _AS.fullmatch(text) or _LOOSE_AS.fullmatch(text)
     if match is None:
         raise DateValueError("AS value is not nnnD, nnnW, nnnM or nnnY")
-    years = int(match.group(1)) if match.group(2) == "Y" else 0
-    return CAPPED_AGE if years >= AGE_CAP_YEARS else text
+    number, unit = int(match.group(1)), match.group(2).upper()
+    years = number if unit == "Y" else 0
+    return CAPPED_AGE if years >= AGE_CAP_YEARS else f"{number:03d}{unit}"
 
 
 def _shift_one(part: str, vr: str, days: int) -> str:

@@ -77,7 +77,6 @@ from medveil.deid.actions import (
     RuleBook,
     dummy_value,
     is_id_like,
-    known_tag,
 )
 from medveil.deid.charset import declared_codecs, decode_text, normalise_character_set
 from medveil.deid.codestream import strip_codestream_metadata
@@ -91,6 +90,7 @@ from medveil.deid.record import record_deidentification
 from medveil.deid.text import MARKER, PATTERN_ALERT_KINDS, SOURCE_TAGS, PhiLexicon, fit_to_vr
 from medveil.deid.verify import (
     ISO2022_ESCAPE,
+    NOT_PERSONAL_TAGS,
     TermFinder,
     raw_ascii_text,
     term_finder,
@@ -117,7 +117,8 @@ _SYNTAX_OF_ENCODING: dict[tuple[bool | None, bool | None], UID] = {
 
 ID_LENGTH_LIMITS = {"ReferencedFileID": 8}  # PS3.10 file ID components: 8 characters
 _UID_SHAPE = re.compile(r"[0-9]+(\.[0-9]+)+")
-_UID_IN_TEXT = re.compile(r"(?<![\d.])[012](?:\.\d+){3,}(?![\d.])")
+# five components or more: "1.7.1.24" in a software version is a version, not a UID
+_UID_IN_TEXT = re.compile(r"(?<![\d.])[012](?:\.\d+){4,}(?![\d.])")
 _DATE_TIME_SHAPES = {
     "DA": re.compile(r"\d{8}|\d{4}\.\d{2}\.\d{2}"),
     "DT": re.compile(r"\d{4}(\d{2}(\d{2}(\d{2}(\d{2}(\d{2}(\.\d{1,6})?)?)?)?)?)?([+-]\d{4})?"),
@@ -360,7 +361,7 @@ class _Job:
             rule = self.rules.listed(tag)
             vr = self.engine.vr_of(raw)
             if rule is None:
-                rule = self.rules.unlisted(vr, known_tag(tag))
+                rule = self.rules.unlisted(tag, vr)
                 if rule.action == "K" and self._needs_cleaning(src, tag, vr, scrub):
                     rule = Rule("C", "default")
             self._apply(rule, tag, vr, src, out, parents, scrub)
@@ -391,6 +392,7 @@ class _Job:
         return (
             patterns
             and tag not in CODE_TAGS
+            and tag not in NOT_PERSONAL_TAGS  # a product's versions and build dates
             and any(self.lexicon.has_pattern_phi(text, self._alert_kinds) for text in texts)
         )
 

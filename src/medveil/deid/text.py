@@ -614,7 +614,10 @@ _UNIT_NUMBER = re.compile(
 # (cT2N0M0, pT1aN0M0), a series or image label (SE3IM12, IM000123)
 _CODE_TOKEN = re.compile(
     r"\d+x\d+(?:x\d+)?|[cpyra]{0,3}T[0-4x][a-d]?N[0-3x][a-c]?M[01x][a-c]?"
-    r"|(?:SE|SER)\d{1,4}(?:IM|IMG|I)\d{1,6}|(?:IM|IMG)\d{1,8}",
+    r"|(?:SE|SER)\d{1,4}(?:IM|IMG|I)\d{1,6}|(?:IM|IMG)\d{1,8}"
+    # iodinated contrast and its iodine concentration: ISOVUE300, Omnipaque350
+    r"|(?:isovue|omnipaque|visipaque|ultravist|iomeron|imeron|optiray|xenetix|iopamiro"
+    r"|niopam|hexabrix|conray|ioversol|iohexol|iopamidol|iodixanol|iopromide|iomeprol)-?\d{3}",
     re.IGNORECASE,
 )
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)

@@ -60,7 +60,6 @@ from medveil.deid.actions import (
     Rule,
     RuleBook,
     dummy_value,
-    known_tag,
 )
 from medveil.deid.charset import element_vr
 from medveil.deid.pinyin import Sounds, find_sounds
@@ -76,6 +75,7 @@ GLUED_ID_LENGTH = 6
 _SEARCHED_VRS = (TEXT_VRS | DATE_VRS | {"TM", "AS", "CS", "IS", "DS"}) - {"UI"}
 _CODES_AND_NUMBERS = frozenset({"CS", "IS", "DS"})  # searched as raw ASCII where they can be
 NOT_PERSONAL_KEYWORDS = frozenset({"Manufacturer", "ManufacturerModelName", "SoftwareVersions"})
+NOT_PERSONAL_TAGS = frozenset({0x00080070, 0x00081090, 0x00181020})  # the same, by tag
 _LATIN_ONLY = re.compile(r"[\x00-\u024f\u1e00-\u1eff]*")
 _WORD = r"[0-9A-Za-z\u00c0-\u024f\u1e00-\u1eff]"
 _WORD_CHAR = re.compile(_WORD)
@@ -222,7 +222,7 @@ class _Checker:
     def rule(self, tag: int, vr: str) -> Rule:
         if (tag >> 16) & 1:
             return self.rules.override(tag) or _KEEP
-        return self.rules.listed(tag) or self.rules.unlisted(vr, known_tag(tag))
+        return self.rules.listed(tag) or self.rules.unlisted(tag, vr)
 
     def dataset(self, output: Dataset, original: Dataset | None, meta: bool = False) -> None:
         for key in list(output.keys()):
@@ -261,8 +261,9 @@ class _Checker:
             return
         if elem.keyword in NOT_PERSONAL_KEYWORDS:
             return
+        dummy = dummy_value(elem.VR)  # a placeholder birth date 19000101 is also the DA dummy
         for text in text_values(value):
-            if text not in self.generated and self.pattern.search(text):
+            if text not in self.generated and text != dummy and self.pattern.search(text):
                 _fail(elem, "contains an identifying term of the original header")
 
     def _exempt(self, elem: DataElement, rule: Rule) -> bool:
