@@ -1,4 +1,5 @@
-"""One Chinese name in hanzi, pinyin, simplified and traditional characters (medveil.deid.pinyin).
+"""One Chinese name in hanzi and pinyin, simplified and traditional (medveil.deid.pinyin,
+medveil.deid.hanzi).
 
 The header may hold a name in one script and the free text in another; each
 case runs the engine on a dataset whose PN holds the name one way and whose
@@ -50,10 +51,13 @@ def dataset(name: str, comments: str) -> Dataset:
         ("ZHANG^WEIMING", "患者张伟明，胸片复查", "张伟明", "胸片复查"),
         ("Zhang^Weiming", "患者張偉明，胸片复查", "張偉明", "胸片复查"),
         ("ZHANGWEIMING", "患者张伟明，胸片复查", "张伟明", "胸片复查"),
-        # simplified in the header, traditional in the text, and the reverse
-        ("张伟明", "患者張偉明，胸片複查", "張偉明", "胸片複查"),
-        ("張偉明", "患者张伟明，胸片复查", "张伟明", "胸片复查"),
-        ("Zhang^Weiming=张^伟明", "患者張偉明，胸片复查", "張偉明", "胸片复查"),
+        # traditional in the text, the pinyin group in the header
+        ("Zhang^Weiming=张^伟明", "复查：張偉明，胸片", "張偉明", "胸片"),
+        # simplified in the header, traditional in the text, and the reverse (medveil.deid.hanzi)
+        ("张伟明", "复查：張偉明，胸片複查", "張偉明", "胸片複查"),
+        ("張偉明", "张伟明 CT 复查", "张伟明", "CT 复查"),
+        ("张伟明", "張 偉 明 复查", "偉 明", "复查"),
+        ("ZHANG^SAN=张^三", "張三 CT", "張三", "CT"),
     ],
 )
 def test_a_name_is_removed_in_any_script(name: str, text: str, gone: str, kept: str) -> None:
@@ -62,6 +66,23 @@ def test_a_name_is_removed_in_any_script(name: str, text: str, gone: str, kept: 
     assert gone not in comments
     assert MARKER in comments
     assert kept in comments
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("WEI^JIAN", "未见明显异常"),  # "no obvious abnormality"
+        ("魏建", "未见明显异常"),
+        ("ZHENG^CHANG", "心影大小形态正常"),  # "normal"
+        ("ZENG^QIANG", "增强扫描"),  # "contrast-enhanced scan"
+        ("周伟建", "病灶周围见渗出"),  # "exudate seen around the lesion"
+    ],
+)
+def test_clinical_words_that_sound_like_a_name_stay(name: str, text: str) -> None:
+    """Two-syllable names sound like everyday report words, and hanzi names are matched as
+    written: neither erases a clinical phrase that merely sounds alike."""
+    out = deidentify(dataset(name, text), Policy.preset_named("research"), secret=SECRET)
+    assert str(out.ImageComments) == text
 
 
 def test_words_that_sound_like_part_of_a_name_stay() -> None:

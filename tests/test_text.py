@@ -789,3 +789,52 @@ def test_answers_departments_temperatures_and_units_are_not_phi(text: str) -> No
 )
 def test_names_ages_and_dates_next_to_those_words_still_go(text: str, expected: list[str]) -> None:
     assert removed(EMPTY, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "患者于外院行CT检查",
+        "患者于今日复查",
+        "患者左侧胸痛",
+        "患者高血压病史10年",
+        "患者白细胞升高",
+        "患者曾行手术",
+        "患者尚可配合",
+        "患者焦虑",
+        "病人于昨日入院",
+        "医生于今日查房",
+        "管床医生",
+        "高年资医师审核",
+        "请相关科室医生会诊",
+        "建议于呼吸科医生处就诊",
+        "CT值约1200HU",
+        "NT-proBNP 1250pg/ml",
+        "Cr 120umol/L",
+        "结节大小12x10mm",
+        "右肺门区见淋巴结1-2枚",
+    ],
+)
+def test_chinese_report_phrases_are_not_names_or_ids(text: str) -> None:
+    """Words after 患者 that start with a family-name character (于 "at", 左 "left", 高
+    "high"...), departments before 医生, numbers with their units, counts like 1-2枚."""
+    assert removed(EMPTY, text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "phi"),
+    [
+        ("患者于洋复查", "于洋"),
+        ("王医生会诊", "王"),
+        ("年龄９２岁", "９２"),
+        ("身份证号：330106-1990-0101-123X", "330106-1990-0101-123X"),
+        ("病理号：12345", "12345"),
+        ("住院号为12345", "12345"),
+        ("住院號：12345", "12345"),
+        ("CT号：12345", "12345"),
+        ("邮箱 zhangwm＠163.com", "zhangwm＠163.com"),
+        ("東京都港区六本木1-2-3", "東京都港区六本木1-2-3"),
+    ],
+)
+def test_chinese_phi_in_more_forms(text: str, phi: str) -> None:
+    assert phi in "".join(removed(EMPTY, text))

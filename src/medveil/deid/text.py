@@ -100,11 +100,11 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
 from medveil.deid.charset import clean_decoded_text, element_vr, undeclared_readings
+from medveil.deid.hanzi import simplified
 from medveil.deid.pinyin import (
     Sounds,
     find_sounds,
     romanisations,
-    sounds_of_han,
     sounds_of_syllables,
     split_name,
 )
@@ -319,7 +319,8 @@ _CN_HOUSE = (
 _NUMBER_PATTERNS = (
     (  # also written in groups: 110105 19491231 002X
         "resident_id",
-        rf"(?<![0-9A-Za-z])[1-9]\d{{5}}[ -]?{_YEAR}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+        # grouped 6-8-4 or 6-4-4-4 ("330106-1990-0101-123X")
+        rf"(?<![0-9A-Za-z])[1-9]\d{{5}}[ -]?{_YEAR}[ -]?(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
         r"[ -]?\d{3}[\dXx](?![0-9A-Za-z])",
     ),
     (
@@ -411,7 +412,9 @@ _WORD_PATTERNS = (
         # "Chart # 54321"; not "Case 3")
         r"(?<![A-Za-z])(?:(?:(?:MR|Hosp(?:ital)?|Record|Case|Chart|Policy|Member)\s*(?:No|Number|Nr|#)"
         r"|(?:MRN|Acc(?:ession|ount)?|Patient\s*ID|PID|Medicare|Medicaid)"
-        r"(?:\s*(?:No|Number|Nr|#))?)[\s.#:：]+|(?:住院号|门诊号|病案号|病历号|检查号|影像号|登记号|就诊号)[\s#:：]*)"
+        r"(?:\s*(?:No|Number|Nr|#))?)[\s.#:：]+"
+        r"|(?:(?:住院|门诊|病案|病历|病理|标本|申请单|检查|影像|登记|就诊|就诊卡|医保|CT|X线|ID)号"
+        r"|住院编号|片号|(?:住院|門診|病案|病歷|病理)號)[\s#:：(（]*(?:为|是|No\.?)?[\s#:：]*)"
         r"(?P<labelled_id_value>(?:[A-Za-z]{1,4}-?)?\d[\dA-Za-z]*(?:-[\dA-Za-z]+)*)(?![\w-])",
     ),
     # a local number after a phone label: tel 555 1234, 电话：8765-4321
@@ -444,7 +447,7 @@ _WORD_PATTERNS = (
     (
         "address",
         r"(?:[\u4e00-\u9fff]{1,4}[都道府県])?[\u4e00-\u9fff]{1,6}[市区町村郡]"
-        r"[\u3040-\u30ff\u4e00-\u9fff]{1,8}\d{1,4}(?:[-－‐]\d{1,4}){1,2}",
+        r"[\u3040-\u30ff\u4e00-\u9fff]{1,8}\d{1,4}(?:[-－‐]\d{1,4}){2}",  # 1-2-3: not a range 1-2
     ),
     (  # "aged 97", "Age: 092Y", "年龄：92", "九十二岁", "ninety-two year old"
         "age",
@@ -567,6 +570,20 @@ _HAN = "\u3400-\u4dbf\u4e00-\u9fff"
 _NOT_TITLE = "(?!" + "|".join(CJK_TITLES_AFTER) + ")"
 _SURNAME = f"(?:{'|'.join(CJK_COMPOUND_SURNAMES)}|[{CJK_SURNAMES}])"
 _GIVEN = f"[{_HAN}](?:(?![{CJK_NAME_STOPS}])[{_HAN}])?"  # one or two characters
+# Report words that start with a family-name character, found after 患者/医生 or before
+# 医生: "患者于今日复查" (于 is also a surname), "患者左侧胸痛", "管床医生", "高年资医师"
+CJK_NOT_NAMES = (
+    r"于(?:今|昨|前|本|我|外|当|次|上|下|床|检|门|急|入|术|院|该|此|\d|[一二三四五六七八九十])",
+    "曾(?:行|于|在|有|因|患|经|做|服|接|出|住|就|来)", "尚(?:可|未|好|不|能|无|需)",
+    "何(?:时|处|种|故)", "左(?:侧|下|上|肺|肾|心|肝|乳|前|后)",
+    "高(?:血|热|龄|年|度|危|脂|密|信|分)",
+    "白(?:细|蛋|色)", "谷(?:丙|草|氨)", "舒张", "甘油", "胡言", "焦虑", "管床", "华法", "严重",
+    "单(?:侧|发|纯|个)", "毛细", "程度", "方(?:可|能|案)", "申请", "温度", "金属", "石膏", "包块",
+    "关节", "相关", "宁可", "江河", "乔治",
+)  # fmt: skip
+_NOT_CJK_WORD = "(?!" + "|".join(CJK_NOT_NAMES) + ")"
+# a character of a name before a title: not the title, nor a department's 科 or 室 (呼吸科医生)
+_NAME_BEFORE_TITLE = f"{_NOT_TITLE}(?![科室])[{_HAN}]"
 
 
 def _alternatives(words: Iterable[str]) -> str:
@@ -595,10 +612,10 @@ _TITLED_NAME = re.compile(
     rf"|(?i:{_alternatives(TOLD)})\s+(?i:to|with)\s+"
     rf"(?={_LATIN_NAME},?\s+(?:{_alternatives(CREDENTIALS)})(?![^\W_])))"
     rf"(?:[A-Za-z]\.\s*)*(?P<latin>{_NAME_NOT_TITLE}(?:\s*(?:and|&)\s+{_NAME_NOT_TITLE})?)"
-    rf"|(?<!主)(?P<before>{_SURNAME}(?:{_NOT_TITLE}[{_HAN}]){{0,3}}?)[ \t]?"
+    rf"|(?<!主)(?P<before>{_NOT_CJK_WORD}{_SURNAME}(?:{_NAME_BEFORE_TITLE}){{0,3}}?)[ \t]?"
     rf"(?:{'|'.join(CJK_TITLES_AFTER)})(?![:：])"
     rf"|姓\s?名[:：\s]*(?P<named>[{_HAN}]{_GIVEN})"
-    rf"|(?:{'|'.join(CJK_TITLES_BEFORE)})[:：\s]*(?P<after>{_SURNAME}[ \t]?{_GIVEN})"
+    rf"|(?:{'|'.join(CJK_TITLES_BEFORE)})[:：\s]*(?P<after>{_NOT_CJK_WORD}{_SURNAME}[ \t]?{_GIVEN})"
 )
 _TITLE_HINT = re.compile(
     "|".join((*SHORT_TITLES, *TITLES, *RELATIONS, *ROLES, "by", *TOLD, *CJK_TITLES_AFTER))
@@ -607,13 +624,14 @@ _TITLE_HINT = re.compile(
 )
 _UNIT_NUMBER = re.compile(
     r"\d+(?:mg|g|kg|ug|ml|l|mm|cm|m|um|nm|kv|kvp|ma|mas|ms|s|sec|min|h|hr|hz|khz|mhz|t|mt"
-    r"|gy|mgy|cgy|msv|bq|mbq|mci|ppm|deg|px|mmhg|bpm|iu|u|cc|f|fr)",
+    r"|gy|mgy|cgy|msv|bq|mbq|mci|ppm|deg|px|mmhg|bpm|iu|u|cc|f|fr|hu|pg|ng|ug|umol|mmol|mol"
+    r"|miu|axaiu)",
     re.IGNORECASE,
 )
 # letters and digits that are codes, not identifiers: a matrix (512x512), a TNM stage
 # (cT2N0M0, pT1aN0M0), a series or image label (SE3IM12, IM000123)
 _CODE_TOKEN = re.compile(
-    r"\d+x\d+(?:x\d+)?|[cpyra]{0,3}T[0-4x][a-d]?N[0-3x][a-c]?M[01x][a-c]?"
+    r"\d+x\d+(?:x\d+)?(?:mm|cm)?|[cpyra]{0,3}T[0-4x][a-d]?N[0-3x][a-c]?M[01x][a-c]?"
     r"|(?:SE|SER)\d{1,4}(?:IM|IMG|I)\d{1,6}|(?:IM|IMG)\d{1,8}"
     # iodinated contrast and its iodine concentration: ISOVUE300, Omnipaque350
     r"|(?:isovue|omnipaque|visipaque|ultravist|iomeron|imeron|optiray|xenetix|iopamiro"
@@ -826,7 +844,8 @@ def fold(text: str) -> tuple[str, list[int] | None]:
     their plain forms (NFKC); accents and other combining marks removed
     (``Jürgen``, ``Ju\u0308rgen`` -> ``jurgen``, ``ΠΑΠΑΔΟΠΟΎΛΟΥ`` -> ``παπαδοπουλου``,
     ``Соловьёв`` -> ``соловьев``); ``ß`` -> ``ss``, ``ø`` -> ``o``, ``æ`` -> ``ae``...;
-    katakana as hiragana (``ヤマダ``, ``やまだ``); every run of whitespace one space.
+    katakana as hiragana (``ヤマダ``, ``やまだ``); traditional hanzi as simplified
+    (``張`` -> ``张``); every run of whitespace one space.
     The second value maps each folded character to its index in *text* (None
     when the two line up one to one, as for plain ASCII text: the common case
     costs one ``lower()``).
@@ -867,8 +886,11 @@ def _fold_char(char: str) -> str:
     base = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
     # NFC puts Hangul syllables (which NFKD splits into jamo) back together
     folded = unicodedata.normalize("NFC", "".join(_SPECIAL_FOLDS.get(c, c) for c in base))
-    # katakana as hiragana: a Japanese name is read either way (ヤマダ, やまだ)
-    return "".join(chr(ord(c) - 0x60) if "\u30a1" <= c <= "\u30f6" else c for c in folded)
+    # katakana as hiragana: a Japanese name is read either way (ヤマダ, やまだ); traditional
+    # hanzi as simplified: one Chinese name in either script (張偉明, 张伟明)
+    return "".join(
+        chr(ord(c) - 0x60) if "\u30a1" <= c <= "\u30f6" else simplified(c) for c in folded
+    )
 
 
 def _transliterations(term: str) -> set[str]:
@@ -936,7 +958,13 @@ def _usable(term: str) -> bool:
     return len(_ALNUM.findall(term)) >= 2
 
 
+# Full-width digits, letters and @ . - / as their ASCII forms: one character for one, so
+# spans found in the translation are spans of the text ("９２岁", "ｚｗｍ＠163.com")
+_HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+
+
 def _pattern_hits(text: str) -> Iterator[PhiSpan]:
+    text = text.translate(_HALF_WIDTH)
     for match in _PATTERN.finditer(text):
         kind = _KIND_OF_GROUP[match.lastgroup or ""]
         value = match.group()
@@ -1092,30 +1120,31 @@ def _romanised_spellings(groups: list[str]) -> set[str]:
 
 
 def _name_sounds(value: str) -> set[Sounds]:
-    """How the names of a PN value sound in Mandarin, family name first: its hanzi groups,
-    and its Latin groups that cut into 2 to 4 pinyin syllables (``ZHANG^WEIMING``)."""
+    """How the pinyin names of a PN value sound in Mandarin, family name first: its Latin
+    groups that cut into 3 or 4 pinyin syllables (``ZHANG^WEIMING``), whose hanzi the
+    text may hold.
+
+    Names of two syllables are left out: their sounds are everyday words of a report
+    (``WEI^JIAN`` sounds like 未见, "not seen"; ``ZHENG^CHANG`` like 正常, "normal").
+    Hanzi groups are matched as written, never by sound, for the same reason
+    (周伟建 sounds like 周围见, "seen around").
+    """
     out: set[Sounds] = set()
     for group in value.split("="):
+        if _UNSPACED_CHAR.search(group):
+            continue
         family, _, rest = group.partition("^")
         given = rest.split("^")[0]
-        if _UNSPACED_CHAR.search(group):
-            sounds = sounds_of_han("".join((family + given).split()))
-            if sounds is not None:
-                out.add(sounds)
-            continue
         latin = [_PINYIN_JOINERS.sub("", part).lower() for part in (family, given)]
         if not all(part.isascii() and part.isalpha() for part in latin if part):
             continue
         if latin[1]:  # family and given cut apart, as the caret says
-            for head in (1, 2):
-                for tail in (1, 2, 3):
-                    if head + tail <= 4:
-                        for f in _segmentations(latin[0], head):
-                            out |= {
-                                sounds_of_syllables(f + g) for g in _segmentations(latin[1], tail)
-                            }
+            cuts = [(f, g) for f in (1, 2) for g in (1, 2, 3) if 3 <= f + g <= 4]
+            for head, tail in cuts:
+                for f in _segmentations(latin[0], head):
+                    out |= {sounds_of_syllables(f + g) for g in _segmentations(latin[1], tail)}
         else:
-            for count in (2, 3, 4):
+            for count in (3, 4):
                 out |= {sounds_of_syllables(s) for s in _segmentations(latin[0], count)}
     return out
 
