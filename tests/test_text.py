@@ -834,6 +834,10 @@ def test_chinese_report_phrases_are_not_names_or_ids(text: str) -> None:
         ("CT号：12345", "12345"),
         ("邮箱 zhangwm＠163.com", "zhangwm＠163.com"),
         ("東京都港区六本木1-2-3", "東京都港区六本木1-2-3"),
+        ("李醫生會診", "李"),  # traditional titles and names
+        ("王護士", "王"),
+        ("患者張三", "張三"),
+        ("家屬黃美玲簽名", "黃美玲"),
     ],
 )
 def test_chinese_phi_in_more_forms(text: str, phi: str) -> None:

@@ -762,8 +762,7 @@ class PhiLexicon:
             candidates.extend(PhiSpan(*span, "name") for span in self.sounds_in(text))
         if self._numbers:
             candidates.extend(self._grouped_numbers(text))
-        if _TITLE_HINT.search(text):
-            candidates.extend(_titled_names(text))
+        candidates.extend(_titled_names(text))
         if _PATTERN_HINT.search(text):
             candidates.extend(_pattern_hits(text))
         return _merge(candidates)
@@ -776,7 +775,7 @@ class PhiLexicon:
         """Whether *text* holds PHI of one of *kinds* that needs no lexicon (an e-mail
         address, a URL, a date, a phone number, a number after an ID label, a name after a
         title...)."""
-        if "name" in kinds and _TITLE_HINT.search(text) and any(_titled_names(text)):
+        if "name" in kinds and any(_titled_names(text)):
             return True
         if not _PATTERN_HINT.search(text):
             return False
@@ -998,7 +997,12 @@ def _pattern_hits(text: str) -> Iterator[PhiSpan]:
 
 def _titled_names(text: str) -> Iterator[PhiSpan]:
     """Names after a title (``Dr Thistlewaite``, ``Mrs Head``) or next to a Chinese one
-    (``王医生``, ``患者张三``): found without the lexicon, so names no attribute holds go too."""
+    (``王医生``, ``患者张三``): found without the lexicon, so names no attribute holds go too.
+    Traditional characters are read as simplified (``李醫生``, ``患者張三``), one for one."""
+    if not text.isascii():
+        text = "".join(map(simplified, text))
+    if not _TITLE_HINT.search(text):  # the cheap test first: most text has no title
+        return
     for match in _TITLED_NAME.finditer(text):
         group = match.lastgroup or ""
         if group:
