@@ -842,3 +842,27 @@ def test_chinese_report_phrases_are_not_names_or_ids(text: str) -> None:
 )
 def test_chinese_phi_in_more_forms(text: str, phi: str) -> None:
     assert phi in "".join(removed(EMPTY, text))
+
+
+@pytest.mark.parametrize(
+    ("text", "phi"),
+    [
+        ("其妻王芳陪同", "王芳"),
+        ("哥哥张强陪同", "张强"),
+        ("陪护：王芳", "王芳"),
+        ("由张三陪同来院", "张三"),
+        ("张阿姨陪护", "张"),
+        ("王院长审阅", "王"),
+        ("家住翠苑小区3栋2单元501室", "3栋2单元501室"),
+        ("翠苑一区12幢301室", "12幢301室"),
+        ("QQ：12345", "12345"),
+        ("微信：zwm_hz", "zwm_hz"),
+    ],
+)
+def test_chinese_relatives_informal_titles_estates_and_contacts(text: str, phi: str) -> None:
+    assert phi in "".join(removed(EMPTY, text))
+
+
+@pytest.mark.parametrize("text", ["其子宫内膜增厚", "患者由急诊收入", "由外院转入", "患者签字"])
+def test_chinese_words_next_to_the_new_titles_stay(text: str) -> None:
+    assert removed(EMPTY, text) == []

@@ -241,9 +241,11 @@ _SPELLED_UMLAUT = re.compile(r"([AOUaou])[Ee]")  # Mueller is also typed Müller
 PATTERN_ALERT_KINDS = frozenset(
     {"email", "url", "resident_id", "date", "phone", "ip", "address", "age", "labelled_id", "name"}
 )
-# every pattern needs one: a digit, or a word that Chinese dates, ages and addresses and
-# English ages can be written with
-_PATTERN_HINT = re.compile(r"\d|@|www|://|[年月岁歲歳号省市]|ninety|hundred", re.IGNORECASE)
+# every pattern needs one: a digit, or a word that Chinese dates, ages and addresses,
+# English ages and WeChat IDs can be written with
+_PATTERN_HINT = re.compile(
+    r"\d|@|www|://|[年月岁歲歳号省市]|ninety|hundred|微信|wechat", re.IGNORECASE
+)
 _ID_PREFIX = re.compile(r"^[A-Za-z]+[\s\-_/:#.]*")
 _TOKEN_SPLIT = re.compile(r"[\s\-,]+")
 _MONTHS = (
@@ -414,7 +416,7 @@ _WORD_PATTERNS = (
         r"|(?:MRN|Acc(?:ession|ount)?|Patient\s*ID|PID|Medicare|Medicaid)"
         r"(?:\s*(?:No|Number|Nr|#))?)[\s.#:：]+"
         r"|(?:(?:住院|门诊|病案|病历|病理|标本|申请单|检查|影像|登记|就诊|就诊卡|医保|CT|X线|ID)号"
-        r"|住院编号|片号|(?:住院|門診|病案|病歷|病理)號)[\s#:：(（]*(?:为|是|No\.?)?[\s#:：]*)"
+        r"|住院编号|片号|QQ号?|(?:住院|門診|病案|病歷|病理)號)[\s#:：(（]*(?:为|是|No\.?)?[\s#:：]*)"
         r"(?P<labelled_id_value>(?:[A-Za-z]{1,4}-?)?\d[\dA-Za-z]*(?:-[\dA-Za-z]+)*)(?![\w-])",
     ),
     # a local number after a phone label: tel 555 1234, 电话：8765-4321
@@ -432,6 +434,15 @@ _WORD_PATTERNS = (
     ("id", r"(?<![0-9A-Za-z])(?-i:[A-Z]{2}\d{2} ?[A-Z]{3})(?![0-9A-Za-z])"),
     ("address", r"(?<![0-9A-Za-z])(?-i:[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2})(?![0-9A-Za-z])"),
     ("address", rf"[\u4e00-\u9fff]{{1,10}}(?:路|街|大道|巷|胡同){_CN_HOUSE}"),
+    (  # an estate's building, unit and room: 翠苑小区3栋2单元501室, 12幢301室
+        "address",
+        r"(?:[\u4e00-\u9fff]{1,8}(?:小区|花园|公寓|新村|家园|苑|一区|二区|三区))?\s*\d{1,4}\s*"
+        r"(?:栋|幢|号楼|座)\s*(?:\d{1,3}\s*单元\s*)?\d{1,5}\s*(?:室|号|户)",
+    ),
+    (  # a WeChat ID after its label
+        "id",
+        r"(?<![A-Za-z])(?:微信号?|WeChat(?:\s*ID)?)\s*[:：]?\s*[A-Za-z][\w-]{5,19}(?![\w-])",
+    ),
     (  # two administrative levels at least (上海市浦东新区张江镇): 病区 alone is a ward
         "address",
         r"[\u4e00-\u9fff]{2,6}?(?:省|自治区|市)(?:[\u4e00-\u9fff]{1,6}?(?:市|区|县|旗|州|盟)){1,2}"
@@ -511,12 +522,17 @@ SIGNED_BY = (
 # Jones RN"): without one the words are as often a team ("discussed with Vascular Surgery")
 TOLD = ("phoned", "called", "paged", "discussed", "communicated", "relayed", "d/w")
 CREDENTIALS = ("RN", "NP", "PA", "PA-C", "MD", "M.D.", "DO", "RT", "CNS", "APRN")
-CJK_TITLES_AFTER = ("医生", "医师", "大夫", "主任", "教授", "先生", "女士", "小姐", "护士")
+CJK_TITLES_AFTER = (
+    "医生", "医师", "大夫", "主任", "教授", "先生", "女士", "小姐", "护士", "阿姨", "师傅",
+    "院长", "陪同", "代诉", "签字",
+)  # fmt: skip
 CJK_TITLES_BEFORE = (
     "患者", "病人", "病员", "患儿", "受检者", "家属", "联系人", "陪同", "医生", "医师", "主任",
     "护士", "技师", "操作者", "检查者", "报告者", "报告人", "审核人", "审核", "签发人", "签发",
     "申请人", "记录者", "记录人", "监护人", "老师", "父亲", "母亲", "儿子", "女儿", "之子",
     "之女", "丈夫", "妻子", "配偶", "爱人", "老伴", "儿媳", "女婿", "孙子", "孙女", "签名",
+    "其妻", "其夫", "其子", "其女", "其父", "其母", "哥哥", "姐姐", "弟弟", "妹妹", "外孙",
+    "外孙女", "陪护", "陪诊", "亲属", "家人", "由",
 )  # fmt: skip
 # Characters that end a Han name: 之, 的, 和, 与, 陪... ("张三之女", "李四陪同")
 CJK_NAME_STOPS = "之的和与及陪同等在"
