@@ -866,3 +866,21 @@ def test_chinese_relatives_informal_titles_estates_and_contacts(text: str, phi: 
 @pytest.mark.parametrize("text", ["其子宫内膜增厚", "患者由急诊收入", "由外院转入", "患者签字"])
 def test_chinese_words_next_to_the_new_titles_stay(text: str) -> None:
     assert removed(EMPTY, text) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "kept", "gone"),
+    [
+        ("Ma^Li", "120 kV, 200 mA; Ma Li seen", "200 mA", "Ma Li"),
+        ("Ma^Li", "LI-RADS LR-4 for MA LI", "LI-RADS LR-4", "MA LI"),
+    ],
+)
+def test_two_letter_names_are_not_units_or_reporting_systems(
+    name: str, text: str, kept: str, gone: str
+) -> None:
+    """Li, Ma, Wu: common Chinese family names, but ``mA`` is a unit and LI-RADS a system."""
+    ds = Dataset()
+    ds.PatientName = name
+    lexicon = PhiLexicon.from_dataset(ds)
+    scrubbed = lexicon.scrub(text)
+    assert kept in scrubbed and gone not in scrubbed

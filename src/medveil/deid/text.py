@@ -841,15 +841,31 @@ class PhiLexicon:
                     if folded.startswith(term, start) and (
                         not bounded or _at_word_boundaries(folded, start, end)
                     ):
-                        yield _span_in(text, origin, start, end, kind)
+                        span = _span_in(text, origin, start, end, kind)
+                        if len(term) > 2 or _short_name_at(text, span):
+                            yield span
             return
         for term, bounded, kind in self._entries:
             start = folded.find(term)
             while start >= 0:
                 end = start + len(term)
                 if not bounded or _at_word_boundaries(folded, start, end):
-                    yield _span_in(text, origin, start, end, kind)
+                    span = _span_in(text, origin, start, end, kind)
+                    if len(term) > 2 or _short_name_at(text, span):
+                        yield span
                 start = folded.find(term, start + 1)
+
+
+def _short_name_at(text: str, span: PhiSpan) -> bool:
+    """Whether a two-letter name (Li, Ma, Wu, He: common Chinese family names) stands
+    here as a name: written as a name is (``Li``, ``LI``, ``li``), not as a unit (``mA``),
+    and not as the first part of a reporting system (``LI-RADS``)."""
+    found = text[span.start : span.end]
+    if not found.isascii() or not found.isalpha():
+        return True  # hanzi and other scripts: a two-character name is a whole name
+    if not (found.isupper() or found.islower() or found.istitle()):
+        return False
+    return not text.startswith("-RADS", span.end)
 
 
 def fold(text: str) -> tuple[str, list[int] | None]:
