@@ -307,14 +307,13 @@ class RuleBook:
             if self.retain_uids or tag in TYPE_UIDS:
                 return Rule("K", "default")
             return Rule("U", "default")
-        in_dictionary = known_tag(tag)
         if vr in DATE_VRS:
             if self.full_dates:
                 return Rule("K", "default")
             return Rule("C", "default") if self.modified_dates else Rule("X", "default")
         if vr == "PN":
             return Rule("Z", "default")
-        if not in_dictionary and vr not in TEXT_VRS and vr != "SQ":
+        if vr not in TEXT_VRS and vr != "SQ" and not dictionary_vr(tag):
             # a public tag no dictionary knows, holding bytes or numbers: nothing says what
             # it is, and it cannot be searched as text (a name stored as OW, FL...)
             return Rule("X", "default")
@@ -336,18 +335,17 @@ def _type_uids() -> frozenset[int]:
 TYPE_UIDS = _type_uids()
 
 
-def known_tag(tag: int) -> bool:
-    """Whether the data dictionary knows a public tag, repeating groups included
-    (``dictionary_has_tag`` says no to (6000,0010) OverlayRows).
+def dictionary_vr(tag: int) -> str:
+    """The data dictionary's VR of a public tag, repeating groups included (``""`` when it
+    does not know the tag; ``dictionary_has_tag`` says no to (6000,0010) OverlayRows).
 
-    >>> known_tag(0x60000010), known_tag(0x00100010), known_tag(0x0018FFF0)
-    (True, True, False)
+    >>> dictionary_vr(0x60000010), dictionary_vr(0x00100010), dictionary_vr(0x0018FFF0)
+    ('US', 'PN', '')
     """
     try:
-        dictionary_VR(tag)
+        return dictionary_VR(tag)
     except KeyError:
-        return False
-    return True
+        return ""
 
 
 def is_id_like(keyword: str, vr: str) -> bool:

@@ -281,25 +281,6 @@ def clean_decoded_text(text: str) -> str:
     return text
 
 
-def declared_codecs(ds: Dataset) -> list[str]:
-    """The Python codecs of ``ds``'s (0008,0005), none when it declares nothing usable.
-
-    >>> from pydicom import Dataset
-    >>> ds = Dataset()
-    >>> ds.SpecificCharacterSet = ["", "ISO 2022 IR 87"]
-    >>> declared_codecs(ds)
-    ['iso8859', 'iso2022_jp']
-    """
-    value = ds.get("SpecificCharacterSet")
-    if not value:
-        return []
-    try:
-        with config.strict_reading():
-            return list(convert_encodings(value))
-    except (LookupError, ValueError):
-        return []
-
-
 def has_non_ascii_text(ds: Dataset) -> bool:
     """Whether any text value of *ds* (sequences included) is non-ASCII; decodes *ds* first."""
     return _has_non_ascii(_decode(ds).texts)

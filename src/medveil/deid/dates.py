@@ -51,8 +51,7 @@ _DT = re.compile(
     r"(?P<time>(?P<hour>\d{2})(?P<minute>\d{2})?(?P<second>\d{2})?(?:\.\d{1,6})?)?"
     r"(?P<tz>[+-](?P<tzh>\d{2})(?P<tzm>\d{2}))?"
 )
-_AS = re.compile(r"(\d{3})([DWMY])")
-_LOOSE_AS = re.compile(r"(\d{1,3})\s*([DWMYdwmy])")  # "75Y", "6 m": AS written loosely
+_AS = re.compile(r"(\d{1,3})\s*([DWMYdwmy])")  # nnnY, or written loosely: "75Y", "6 m"
 
 
 class DateValueError(DeidentificationError, ValueError):
@@ -118,7 +117,7 @@ def cap_age(value: str) -> str:
     text = value.strip()
     if not text:
         return text
-    match = _AS.fullmatch(text) or _LOOSE_AS.fullmatch(text)
+    match = _AS.fullmatch(text)
     if match is None:
         raise DateValueError("AS value is not nnnD, nnnW, nnnM or nnnY")
     number, unit = int(match.group(1)), match.group(2).upper()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import re
 import zlib
 from collections.abc import Iterator
@@ -44,7 +45,7 @@ def embedded_payloads(value: bytes) -> list[bytes]:
 
 
 def _unpacked(value: bytes) -> Iterator[bytes]:
-    for match in _starts(value):
+    for match in itertools.islice(_STREAM_START.finditer(value), MAX_CANDIDATES):
         inflated = _inflate(value, match.start())
         if inflated:
             yield inflated
@@ -54,15 +55,6 @@ def _unpacked(value: bytes) -> Iterator[bytes]:
             yield base64.b64decode(run + b"=" * (-len(run) % 4))
         except (binascii.Error, ValueError):
             continue
-
-
-def _starts(value: bytes) -> list[re.Match[bytes]]:
-    starts = []
-    for match in _STREAM_START.finditer(value):
-        starts.append(match)
-        if len(starts) == MAX_CANDIDATES:
-            break
-    return starts
 
 
 def _inflate(value: bytes, start: int) -> bytes:

@@ -39,6 +39,7 @@ elements is.
 
 from __future__ import annotations
 
+import codecs
 import copy
 import re
 import secrets
@@ -48,7 +49,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 from pydicom.multival import MultiValue
@@ -75,10 +75,11 @@ from medveil.deid.actions import (
     TEXT_VRS,
     Rule,
     RuleBook,
+    dictionary_vr,
     dummy_value,
     is_id_like,
 )
-from medveil.deid.charset import declared_codecs, decode_text, normalise_character_set
+from medveil.deid.charset import decode_text, normalise_character_set
 from medveil.deid.codestream import strip_codestream_metadata
 from medveil.deid.dates import DateValueError, cap_age, shift_date_value
 from medveil.deid.embedded import embedded_payloads
@@ -148,6 +149,7 @@ _UNREADABLE = (
 )  # fmt: skip
 #: VRs a writer may give text it does not know how to type (unknown, or plain bytes).
 _TEXT_CARRIERS = frozenset({"UN", "OB", "OW"})
+_READ_AS_TEXT = _STRING_VRS | _TEXT_CARRIERS  # VRs a public text element may arrive with
 _INTEGER_VRS = frozenset({"SL", "SS", "UL", "US", "SV", "UV", "IS"})
 _SECONDS_PER_DAY = 86400
 
@@ -202,7 +204,7 @@ class Deidentifier:
             frozenset(
                 tag
                 for tag in self.rules.tags_with_action("X", "Z")
-                if tag not in SOURCE_TAGS and _dictionary_vr(tag) != "PN"
+                if tag not in SOURCE_TAGS and dictionary_vr(tag) != "PN"
             ),
             private=self.kb is None and not any((tag >> 16) & 1 for tag in self.rules.overrides),
         )
@@ -249,7 +251,7 @@ class Deidentifier:
             return str(vr or "UN")
         known = self._vr_cache.get(tag)
         if known is None:
-            known = self._vr_cache[tag] = _dictionary_vr(tag)
+            known = self._vr_cache[tag] = dictionary_vr(tag)
         if not known:
             return str(vr or "UN")
         if " or " in known:  # ambiguous (US or SS, OB or OW): the element says which
@@ -296,7 +298,7 @@ class _Job:
             PATTERN_ALERT_KINDS - {"date"} if self.rules.full_dates else PATTERN_ALERT_KINDS
         )
         # binary values are read in the common encodings and in the file's own character set
-        self._blob_codecs = tuple(dict.fromkeys((*_BLOB_CODECS, *declared_codecs(ds))))
+        self._blob_codecs = _blob_codecs(ds._character_set)
 
     # -- the walk ---------------------------------------------------------------------------
 
@@ -362,7 +364,8 @@ class _Job:
             vr = self.engine.vr_of(raw)
             if rule is None:
                 rule = self.rules.unlisted(tag, vr)
-                if rule.action == "K" and self._needs_cleaning(src, tag, vr, scrub):
+                # (a kept code string is searched once, where it is kept: _keep)
+                if rule.action == "K" and vr != "CS" and self._needs_cleaning(src, tag, vr, scrub):
                     rule = Rule("C", "default")
             self._apply(rule, tag, vr, src, out, parents, scrub)
         for creator in kept_creators:
@@ -532,7 +535,7 @@ class _Job:
                 out.add_new(tag, vr, shifted)
         elif vr in TEXT_VRS and tag >> 24 in (0x50, 0x60):
             out.add_new(tag, vr, _empty(vr))  # overlay/curve labels: names no lexicon has
-        elif vr in TEXT_VRS or vr == "CS":
+        elif vr in TEXT_VRS:
             out.add_new(tag, vr, _map_text(value, lambda v: self._clean_text(v, vr)))
         elif vr == "UI":
             out.add_new(tag, vr, self._uid_value(elem))
@@ -605,12 +608,11 @@ class _Job:
                 out.add_new(tag, vr, self._uid_value(src[tag]))  # the public UIDs' pseudonyms
             elif vr in BINARY_UNIT and self._bytes_name_someone(src[tag].value, private=True):
                 return None
-            elif vr in NUMBER_VRS | TEXT_VRS and self._bytes_name_someone(
-                _stored_bytes(raw), private=True
-            ):
-                return None  # numbers whose bytes spell text (a name stored as SS or FD), or
-                # text hiding a document (base64, compressed)
-            elif vr in ("IS", "DS") and self._holds_term(src, tag):
+            elif vr in NUMBER_VRS and self._bytes_name_someone(_stored_bytes(raw), private=True):
+                return None  # numbers whose bytes spell text: a name stored as SS or FD
+            elif vr in TEXT_VRS and self._text_hides_a_name(src[tag].value):
+                return None
+            elif vr in _NUMBER_STRINGS and self._holds_term(src, tag):
                 return None  # a vendor copied the patient ID or birth date into a number
             else:
                 _put(out, _copy(raw))
@@ -642,11 +644,24 @@ class _Job:
             self._reads_a_term(terms, payload, True) for payload in embedded_payloads(value)
         )
 
+    def _text_hides_a_name(self, value: Any) -> bool:
+        """Whether kept private text names someone glued into other letters, or hides a
+        document (base64, compressed) that does: its plain words were searched already."""
+        terms = self.terms
+        if terms is None:
+            return False
+        texts = text_values(value)
+        if any(terms.search_anywhere(text) for text in texts):
+            return True
+        packed = "\\".join(texts).encode("utf-8", errors="ignore")
+        return any(self._reads_a_term(terms, p, True) for p in embedded_payloads(packed))
+
     def _reads_a_term(self, terms: TermFinder, value: bytes, anywhere: bool) -> bool:
         readings = [value.decode(codec, errors="ignore") for codec in self._blob_codecs]
         # UTF-16 text may start at an odd offset (after a one-byte field): read out of step,
         # every character of it but the first would be lost
         readings += [value[1:].decode(codec, errors="ignore") for codec in _UTF16]
+        readings = list(dict.fromkeys(readings))  # ASCII reads alike in most of them
         if any(terms.search(text) for text in readings):
             return True
         return (
@@ -751,7 +766,7 @@ def _shallow_tree(ds: Dataset) -> Dataset:
             items = [_shallow_tree(item) for item in elem.value]
             new.add(DataElement(elem.tag, "SQ", Sequence(items)))
         elif isinstance(elem, RawDataElement):
-            elements[key] = _with_dictionary_vr(elem)
+            elements[key] = _withdictionary_vr(elem)
         else:
             elements[key] = _copy(elem)
     return new
@@ -766,7 +781,7 @@ def _repair_parsed(items: Iterable[Dataset]) -> None:
             if isinstance(elem, RawDataElement) and _is_sequence(elem):
                 _repair_parsed(item[key].value)
             elif isinstance(elem, RawDataElement):
-                elements[key] = _with_dictionary_vr(elem)
+                elements[key] = _withdictionary_vr(elem)
             elif elem.VR == "SQ":
                 _repair_parsed(elem.value)
 
@@ -774,10 +789,10 @@ def _repair_parsed(items: Iterable[Dataset]) -> None:
 def _is_sequence(raw: RawDataElement) -> bool:
     """Whether pydicom will read a raw element as a sequence (as written, or a public
     sequence written with implicit VR or as UN)."""
-    return raw.VR == "SQ" or (raw.VR in (None, "UN") and _dictionary_vr(int(raw.tag)) == "SQ")
+    return raw.VR == "SQ" or (raw.VR in (None, "UN") and dictionary_vr(int(raw.tag)) == "SQ")
 
 
-def _with_dictionary_vr(raw: RawDataElement) -> RawDataElement:
+def _withdictionary_vr(raw: RawDataElement) -> RawDataElement:
     """A raw public text element whose file gave it the wrong VR (another text VR, UN, the
     bytes VRs OB and OW, or a number VR such as FD or US) gets the dictionary's.
 
@@ -795,10 +810,10 @@ def _with_dictionary_vr(raw: RawDataElement) -> RawDataElement:
     tag = int(raw.tag)
     if (tag >> 16) & 1:
         return raw
-    expected = _dictionary_vr(tag)
+    expected = dictionary_vr(tag)
     if expected == vr or expected not in _STRING_VRS:
         return raw
-    if vr in _STRING_VRS | _TEXT_CARRIERS or expected in TEXT_VRS:
+    if vr in _READ_AS_TEXT or expected in TEXT_VRS:
         # (a number VR on a number string, IS as US, is a converter's slip that holds no text)
         return raw._replace(VR=expected)
     return raw
@@ -833,13 +848,6 @@ def _copy(elem: DataElement | RawDataElement) -> DataElement | RawDataElement:
     return clone
 
 
-def _dictionary_vr(tag: int) -> str:
-    try:
-        return dictionary_VR(tag)
-    except KeyError:
-        return ""
-
-
 def _empty(vr: str) -> Any:
     """The zero-length value of a VR."""
     if vr in BINARY_UNIT:
@@ -872,9 +880,22 @@ def _small_blob(tag: int, raw: DataElement | RawDataElement) -> bool:
     return isinstance(value, bytes) and len(value) <= _BLOB_LIMIT and tag >> 16 != 0x7FE0
 
 
+def _blob_codecs(declared: str | list[str]) -> tuple[str, ...]:
+    """:data:`_BLOB_CODECS` and the declared character set's codecs, each codec once
+    (pydicom names latin-1 ``latin_1``, UTF-8 ``UTF8``)."""
+    names = [*_BLOB_CODECS, *([declared] if isinstance(declared, str) else declared)]
+    unique: dict[str, str] = {}
+    for name in names:
+        try:
+            unique.setdefault(codecs.lookup(name).name, name)
+        except LookupError:
+            continue
+    return tuple(unique.values())
+
+
 def _stored_bytes(elem: DataElement | RawDataElement) -> bytes | None:
-    """The bytes of a value as stored: a raw element's own, converted numbers packed again
-    (little endian), a decoded text's in UTF-8."""
+    """The bytes of a number value as stored: a raw element's own, converted numbers packed
+    again (little endian)."""
     value = elem.value
     if isinstance(value, bytes):
         return value
@@ -885,8 +906,7 @@ def _stored_bytes(elem: DataElement | RawDataElement) -> bytes | None:
             return struct.pack(f"<{len(numbers)}{number_format}", *numbers)
         except (struct.error, TypeError):
             return None
-    texts = text_values(value)
-    return "\\".join(texts).encode("utf-8") if texts else None
+    return None
 
 
 def _cap_age_or_empty(value: str) -> str:

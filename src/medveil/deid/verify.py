@@ -48,6 +48,7 @@ from collections.abc import Collection, Iterator
 from functools import lru_cache
 from typing import Any
 
+from pydicom.datadict import tag_for_keyword
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
@@ -72,10 +73,11 @@ MIN_TERM_LENGTH = 3  # for Latin-script terms
 # encoding artefacts, never content, and they would hide a term from a search.
 ISO2022_ESCAPE = re.compile(r"\x1b[\x20-\x2f]*[\x30-\x7e]")
 GLUED_ID_LENGTH = 6
-_SEARCHED_VRS = (TEXT_VRS | DATE_VRS | {"TM", "AS", "CS", "IS", "DS"}) - {"UI"}
+_SEARCHED_VRS = TEXT_VRS | DATE_VRS | {"TM", "AS", "IS", "DS"}
+GLUED_TERM_LENGTH = 5  # a term this long names someone even glued into other letters
 _CODES_AND_NUMBERS = frozenset({"CS", "IS", "DS"})  # searched as raw ASCII where they can be
 NOT_PERSONAL_KEYWORDS = frozenset({"Manufacturer", "ManufacturerModelName", "SoftwareVersions"})
-NOT_PERSONAL_TAGS = frozenset({0x00080070, 0x00081090, 0x00181020})  # the same, by tag
+NOT_PERSONAL_TAGS = frozenset(tag_for_keyword(keyword) for keyword in NOT_PERSONAL_KEYWORDS)
 _LATIN_ONLY = re.compile(r"[\x00-\u024f\u1e00-\u1eff]*")
 _WORD = r"[0-9A-Za-z\u00c0-\u024f\u1e00-\u1eff]"
 _WORD_CHAR = re.compile(_WORD)
@@ -117,6 +119,7 @@ class TermFinder:
             if _long_enough(term):
                 usable.setdefault(term.lower(), _bounded(term))
         self._terms = sorted(usable.items(), key=lambda entry: -len(entry[0]))
+        self._glueable = [term for term, _ in self._terms if len(term) >= GLUED_TERM_LENGTH]
         # terms by their first two characters: short texts are scanned position by position
         self._index: dict[str, list[tuple[str, bool]]] = {}
         for term, bounded in self._terms:
@@ -129,11 +132,11 @@ class TermFinder:
         """Whether ``text`` contains a term."""
         return any(True for _ in self._hits(text))
 
-    def search_anywhere(self, text: str, shortest: int = 5) -> bool:
-        """Whether ``text`` contains a term of ``shortest`` characters or more, word
-        boundaries or not (text read out of binary values has no words)."""
+    def search_anywhere(self, text: str) -> bool:
+        """Whether ``text`` contains a term of :data:`GLUED_TERM_LENGTH` characters or
+        more, word boundaries or not (text read out of binary values has no words)."""
         folded = " ".join(text.lower().split())
-        return any(len(term) >= shortest and term in folded for term, _ in self._terms)
+        return any(term in folded for term in self._glueable)
 
     def sub(self, marker: str, text: str) -> str:
         """``text`` with every occurrence of a term replaced by ``marker``."""
@@ -259,7 +262,7 @@ class _Checker:
             _fail(elem, "still holds its original value")
         if self.pattern is None or elem.VR not in _SEARCHED_VRS or rule.retained_on_request:
             return
-        if elem.keyword in NOT_PERSONAL_KEYWORDS:
+        if int(elem.tag) in NOT_PERSONAL_TAGS:
             return
         dummy = dummy_value(elem.VR)  # a placeholder birth date 19000101 is also the DA dummy
         for text in text_values(value):
