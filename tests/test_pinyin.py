@@ -13,7 +13,7 @@ import pytest
 from pydicom.dataset import Dataset
 
 from medveil.deid.engine import deidentify
-from medveil.deid.pinyin import find_sounds, readings, romanisations, sounds_of_han
+from medveil.deid.pinyin import SoundIndex, readings, romanisations
 from medveil.deid.policy import Policy
 from medveil.deid.text import MARKER, PhiLexicon
 from medveil.deid.verify import TermFinder
@@ -109,12 +109,11 @@ def test_compound_surnames_split_where_the_caret_is_missing() -> None:
 
 
 def test_find_sounds_spans() -> None:
-    zhang_weiming = sounds_of_han("张伟明")
-    assert zhang_weiming is not None
-    assert find_sounds("a 張偉明 b 张伟明", [zhang_weiming]) == [(2, 5), (8, 11)]
-    assert find_sounds("张伟", [zhang_weiming]) == []
-    assert sounds_of_han("张") is None  # one character is no name to search by sound
-    assert sounds_of_han("山田たろう") is None  # kana have no Mandarin reading
+    index = SoundIndex([("zhang", "wei", "ming")])
+    assert index.find("a 張偉明 b 张伟明") == [(2, 5), (8, 11)]
+    assert index.find("张伟") == []
+    assert index.find("山田たろう") == []  # kana have no Mandarin reading
+    assert not SoundIndex([])  # a lexicon without pinyin names scans nothing
 
 
 def test_the_gate_finds_a_name_by_its_sound() -> None:

@@ -14,8 +14,6 @@ passports and reports do (``lü``: ``lv``, ``lu``, ``lyu``).
 
 >>> sorted(readings("张"))
 ['zhang']
->>> sounds_of_han("張偉明") == sounds_of_han("张伟明")
-True
 >>> sorted(romanisations("欧阳振华"))
 [(('ou', 'yang'), ('zhen', 'hua'))]
 """
@@ -30,18 +28,20 @@ from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
-# A name's sounds: one set of acceptable syllables per character, in order.
-Sounds = tuple[frozenset[str], ...]
+from medveil.deid.hanzi import simplified
+
+# A name's sounds: its toneless pinyin syllables, one per character, in order.
+Sounds = tuple[str, ...]
 
 # Two-character family names (the common ones): the rest of a caret-less name is the given name.
 COMPOUND_SURNAMES = frozenset(
     run[i : i + 2]
     for run in (
         "欧阳司马诸葛上官东方皇甫尉迟公孙慕容长孙宇文司徒夏侯轩辕令狐端木百里呼延南宫独孤",
-        "申屠太史东郭闻人澹台公冶万俟钟离宗政濮阳淳于单于赫连歐陽諸葛東方長孫夏侯軒轅鍾離",
+        "申屠太史东郭闻人澹台公冶万俟钟离宗政濮阳淳于单于赫连",
     )
     for i in range(0, len(run), 2)
-)
+)  # simplified: a traditional spelling (歐陽) is compared through hanzi.simplified
 _MAX_ROMANISATIONS = 8  # heteronym combinations kept per name (the most common readings first)
 
 
@@ -83,19 +83,6 @@ def readings(char: str) -> frozenset[str]:
     return frozenset(_ordered_readings(char))
 
 
-def sounds_of_han(name: str) -> Sounds | None:
-    """The sounds of a name written in hanzi (2 to 4 characters), or None."""
-    if not 2 <= len(name) <= 4:
-        return None
-    sounds = tuple(readings(char) for char in name)
-    return sounds if all(sounds) else None
-
-
-def sounds_of_syllables(syllables: Iterable[str]) -> Sounds:
-    """The sounds of a name already cut into pinyin syllables."""
-    return tuple(frozenset({s}) for s in syllables)
-
-
 def split_name(group: str) -> tuple[str, str] | None:
     """(family, given) of a hanzi PN group (``张^伟明`` or ``张伟明``), or None.
 
@@ -108,7 +95,8 @@ def split_name(group: str) -> tuple[str, str] | None:
     family, _, given = "".join(group.split()).partition("^")
     given = given.replace("^", "")
     if not given:
-        cut = 2 if family[:2] in COMPOUND_SURNAMES and len(family) > 2 else 1
+        compound = "".join(map(simplified, family[:2])) in COMPOUND_SURNAMES
+        cut = 2 if compound and len(family) > 2 else 1
         family, given = family[:cut], family[cut:]
     if not family or not given or len(family) + len(given) > 4:
         return None
@@ -132,22 +120,45 @@ def romanisations(group: str) -> set[tuple[tuple[str, ...], tuple[str, ...]]]:
     return {(c[: len(family)], c[len(family) :]) for c in combinations}
 
 
-def find_sounds(text: str, names: Iterable[Sounds]) -> list[tuple[int, int]]:
-    """Spans of *text* whose hanzi sound like one of *names* (every character sharing a
-    syllable with the name's character at its place)."""
-    by_length = sorted({n for n in names if n}, key=len, reverse=True)
-    if not by_length:
-        return []
-    spans: list[tuple[int, int]] = []
-    position = 0
-    while position < len(text):
-        for name in by_length:
-            end = position + len(name)
-            if end <= len(text) and all(
-                readings(text[position + k]) & name[k] for k in range(len(name))
-            ):
+class SoundIndex:
+    """Names by their first syllable, built once per lexicon: a text is scanned once, and
+    at each character only the names that can start there are tried.
+
+    >>> SoundIndex([("zhang", "wei", "ming")]).find("a 張偉明 b 张伟明 c 张伟")
+    [(2, 5), (8, 11)]
+    """
+
+    def __init__(self, names: Iterable[Sounds]) -> None:
+        self._by_first: dict[str, list[Sounds]] = {}
+        for name in sorted({n for n in names if n}, key=len, reverse=True):
+            self._by_first.setdefault(name[0], []).append(name)
+
+    def __bool__(self) -> bool:
+        return bool(self._by_first)
+
+    def find(self, text: str) -> list[tuple[int, int]]:
+        """Spans of *text* whose hanzi sound like a name (each character has the name's
+        syllable at its place among its readings), longest name first."""
+        spans: list[tuple[int, int]] = []
+        position = 0
+        while position < len(text):
+            end = self._end_of_name_at(text, position)
+            if end:
                 spans.append((position, end))
-                position = end - 1
-                break
-        position += 1
-    return spans
+                position = end
+            else:
+                position += 1
+        return spans
+
+    def _end_of_name_at(self, text: str, position: int) -> int:
+        best = 0
+        for syllable in readings(text[position]):
+            for name in self._by_first.get(syllable, ()):
+                end = position + len(name)
+                if (
+                    end > best
+                    and end <= len(text)
+                    and all(name[k] in readings(text[position + k]) for k in range(1, len(name)))
+                ):
+                    best = end
+        return best

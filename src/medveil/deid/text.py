@@ -102,10 +102,10 @@ from pydicom.multival import MultiValue
 from medveil.deid.charset import clean_decoded_text, element_vr, undeclared_readings
 from medveil.deid.hanzi import simplified
 from medveil.deid.pinyin import (
+    COMPOUND_SURNAMES,
+    SoundIndex,
     Sounds,
-    find_sounds,
     romanisations,
-    sounds_of_syllables,
     split_name,
 )
 
@@ -543,10 +543,6 @@ CJK_SURNAMES = (
     "钱严覃武戴莫孔汤温康施牛樊葛邢齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒"
     "阮柯纪梅童凌毕单季裴霍涂苗谷盛曲翁冉骆蓝游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤穆卓褚娄窦戚岑"
 )
-CJK_COMPOUND_SURNAMES = (
-    "欧阳", "诸葛", "司马", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐", "夏侯",
-    "长孙", "宇文", "司徒", "轩辕", "端木",
-)  # fmt: skip
 _UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0391-\u03a9\u0410-\u042f\uff21-\uff3a"
 # a whole word: "mother BRCA1" and "relative T1" are a gene and a sequence, not names
 _CAPITALISED = rf"[{_UPPER}][^\W\d_]*(?:['\u2019-][^\W\d_]+)*(?!\w)"
@@ -584,7 +580,7 @@ _NOT_NAME = rf"(?!(?:{'|'.join(NOT_NAMES)})\b|[A-Z][a-z]*olog(?:y|ist)s?\b)"
 _NAME_NOT_TITLE = rf"(?!{_ANY_TITLE}){_NOT_CODE}{_NOT_NAME}{_LATIN_NAME}"
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff"
 _NOT_TITLE = "(?!" + "|".join(CJK_TITLES_AFTER) + ")"
-_SURNAME = f"(?:{'|'.join(CJK_COMPOUND_SURNAMES)}|[{CJK_SURNAMES}])"
+_SURNAME = f"(?:{'|'.join(sorted(COMPOUND_SURNAMES))}|[{CJK_SURNAMES}])"
 _GIVEN = f"[{_HAN}](?:(?![{CJK_NAME_STOPS}])[{_HAN}])?"  # one or two characters
 # Report words that start with a family-name character, found after 患者/医生 or before
 # 医生: "患者于今日复查" (于 is also a surname), "患者左侧胸痛", "管床医生", "高年资医师"
@@ -717,6 +713,7 @@ class PhiLexicon:
         self, terms: Mapping[str, str] | Iterable[str] = (), name_sounds: Iterable[Sounds] = ()
     ) -> None:
         self.name_sounds: frozenset[Sounds] = frozenset(name_sounds)
+        self._sounds = SoundIndex(self.name_sounds)
         pairs = terms.items() if isinstance(terms, Mapping) else ((t, "phi") for t in terms)
         kinds: dict[str, str] = {}
         kept: set[str] = set()
@@ -774,18 +771,14 @@ class PhiLexicon:
         if not _ALNUM.search(text):
             return []
         candidates = list(self._lexicon_hits(text))
-        if self.name_sounds and _UNSPACED_CHAR.search(text):
-            candidates.extend(PhiSpan(*span, "name") for span in self.sounds_in(text))
+        if self._sounds and _UNSPACED_CHAR.search(text):
+            candidates.extend(PhiSpan(*span, "name") for span in self._sounds.find(text))
         if self._numbers:
             candidates.extend(self._grouped_numbers(text))
         candidates.extend(_titled_names(text))
         if _PATTERN_HINT.search(text):
             candidates.extend(_pattern_hits(text))
         return _merge(candidates)
-
-    def sounds_in(self, text: str) -> list[tuple[int, int]]:
-        """Spans of hanzi in *text* that sound like a name of the lexicon."""
-        return find_sounds(text, self.name_sounds)
 
     def has_pattern_phi(self, text: str, kinds: Collection[str] = PATTERN_ALERT_KINDS) -> bool:
         """Whether *text* holds PHI of one of *kinds* that needs no lexicon (an e-mail
@@ -841,19 +834,25 @@ class PhiLexicon:
                     if folded.startswith(term, start) and (
                         not bounded or _at_word_boundaries(folded, start, end)
                     ):
-                        span = _span_in(text, origin, start, end, kind)
-                        if len(term) > 2 or _short_name_at(text, span):
-                            yield span
+                        yield from _name_span(text, origin, start, end, kind)
             return
         for term, bounded, kind in self._entries:
             start = folded.find(term)
             while start >= 0:
                 end = start + len(term)
                 if not bounded or _at_word_boundaries(folded, start, end):
-                    span = _span_in(text, origin, start, end, kind)
-                    if len(term) > 2 or _short_name_at(text, span):
-                        yield span
+                    yield from _name_span(text, origin, start, end, kind)
                 start = folded.find(term, start + 1)
+
+
+def _name_span(
+    text: str, origin: list[int] | None, start: int, end: int, kind: str
+) -> Iterator[PhiSpan]:
+    """The span of a term found at folded ``[start, end)``, unless it is a two-letter name
+    not standing as a name (:func:`_short_name_at`)."""
+    span = _span_in(text, origin, start, end, kind)
+    if end - start > 2 or _short_name_at(text, span):
+        yield span
 
 
 def _short_name_at(text: str, span: PhiSpan) -> bool:
@@ -1178,10 +1177,10 @@ def _name_sounds(value: str) -> set[Sounds]:
             cuts = [(f, g) for f in (1, 2) for g in (1, 2, 3) if 3 <= f + g <= 4]
             for head, tail in cuts:
                 for f in _segmentations(latin[0], head):
-                    out |= {sounds_of_syllables(f + g) for g in _segmentations(latin[1], tail)}
+                    out |= {tuple(f + g) for g in _segmentations(latin[1], tail)}
         else:
             for count in (3, 4):
-                out |= {sounds_of_syllables(s) for s in _segmentations(latin[0], count)}
+                out |= {tuple(s) for s in _segmentations(latin[0], count)}
     return out
 
 

@@ -63,7 +63,7 @@ from medveil.deid.actions import (
     dummy_value,
 )
 from medveil.deid.charset import element_vr
-from medveil.deid.pinyin import Sounds, find_sounds
+from medveil.deid.pinyin import SoundIndex, Sounds
 from medveil.deid.pseudonyms import is_well_known_uid
 from medveil.deid.text import PhiLexicon
 from medveil.errors import DeidentificationError
@@ -110,7 +110,7 @@ class TermFinder:
     """
 
     def __init__(self, terms: frozenset[str], sounds: frozenset[Sounds] = frozenset()) -> None:
-        self._sounds = sounds  # names by their Mandarin syllables (PhiLexicon.name_sounds)
+        self._sounds = SoundIndex(sounds)  # names by their syllables (PhiLexicon.name_sounds)
         usable: dict[str, bool] = {}
         for term in terms:
             if "\x1b" in term:
@@ -148,7 +148,7 @@ class TermFinder:
     def _hits(self, text: str) -> Iterator[tuple[str, bool]]:
         yield from self._literal_hits(text)
         if self._sounds and not text.isascii():  # hanzi that sound like a name
-            for start, end in find_sounds(text, self._sounds):
+            for start, end in self._sounds.find(text):
                 yield text[start:end].lower(), False
 
     def _literal_hits(self, text: str) -> Iterator[tuple[str, bool]]:
