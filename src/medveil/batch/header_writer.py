@@ -75,6 +75,8 @@ from pydicom.tag import _LUT_DESCRIPTOR_TAGS, BaseTag, tag_in_exception
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID, DeflatedExplicitVRLittleEndian
 from pydicom.valuerep import AMBIGUOUS_VR, EXPLICIT_VR_LENGTH_32, PersonName
 
+from medveil.deid.codestream import JXL_SYNTAXES
+
 __all__ = [
     "NEWER_ENCAPSULATED_SYNTAXES",
     "SyntaxEncoding",
@@ -105,14 +107,7 @@ SINGLE_VALUE = (int, float, date, time)
 Element = DataElement | RawDataElement
 
 #: Public encapsulated transfer syntaxes pydicom 3.0 does not know (PS3.6 Table A-1).
-NEWER_ENCAPSULATED_SYNTAXES = frozenset(
-    {
-        "1.2.840.10008.1.2.4.110",  # JPEG XL Lossless
-        "1.2.840.10008.1.2.4.111",  # JPEG XL JPEG Recompression
-        "1.2.840.10008.1.2.4.112",  # JPEG XL
-        "1.2.840.10008.1.2.8.1",  # Deflated Image Frame Compression
-    }
-)
+NEWER_ENCAPSULATED_SYNTAXES = JXL_SYNTAXES | {"1.2.840.10008.1.2.8.1"}  # + Deflated Image Frame
 
 
 @dataclass(frozen=True, slots=True)

@@ -138,8 +138,6 @@ class _Worker:
             ds, pixels = self._read(candidate.path, notes)
             lap("read")
             result = self.engine.run(ds)
-            if pixels is None and self.config.policy.pixels is PixelMode.OFF:
-                fit_native_pixel_data(result.dataset)  # the pixel step rewrites it otherwise
             lap("deid")
             relative = relative_output(
                 self.config.layout,
@@ -183,9 +181,12 @@ class _Worker:
                 return ds, pixels
             # Deflated or misdeclared (no pixel bytes to copy as they are), no declared
             # encoding to append raw bytes in, native data longer or shorter than its image
-            # (cut or refused after reading), or a codestream that may carry text the
-            # engine must strip (F28: JPEG COM/APPn, J2K/JPEG XL boxes, video): read it all.
+            # (cut or refused here), or a codestream that may carry text the engine must
+            # strip (F28: JPEG COM/APPn, J2K/JPEG XL boxes, video): read it all.
             notes.clear()
+            full = read_full(path, notes)
+            fit_native_pixel_data(full)  # the pixel step rewrites the pixels otherwise
+            return full, None
         return read_full(path, notes), None
 
     def _clean_pixels(self, result: DeidResult, review_name: str) -> str | None:
@@ -224,9 +225,12 @@ def _copyable(ds: Dataset, pixels: PixelSpan) -> bool:
 
 def _may_hold_codestream_metadata(ds: Dataset, pixels: PixelSpan) -> bool:
     """Whether the encoded pixel bytes may hold segments the engine strips (cheap scan)."""
-    from medveil.deid.codestream import HINT_OVERLAP, metadata_hint
+    from medveil.deid.codestream import HINT_OVERLAP, metadata_hint, reads_whole_stream
 
-    pattern = metadata_hint(str(ds.file_meta.get("TransferSyntaxUID", "")))
+    syntax = str(ds.file_meta.get("TransferSyntaxUID", ""))
+    if reads_whole_stream(syntax):
+        return True
+    pattern = metadata_hint(syntax)
     if pattern is None:
         return False
     # Past the element header (tag, VR, reserved, length): an undefined length FFFFFFFF

@@ -60,8 +60,10 @@ from medveil.errors import DeidentificationError
 
 __all__ = [
     "JPEG_STRIPPED",
+    "JXL_SYNTAXES",
     "handles",
     "metadata_hint",
+    "reads_whole_stream",
     "strip_annex_b",
     "strip_bmff",
     "strip_codestream_metadata",
@@ -91,7 +93,7 @@ _J2K_SOT, _J2K_SOD, _J2K_EOC = 0xFF90, 0xFF93, 0xFFD9
 _PIXEL_DATA, _EXTENDED_OFFSETS, _EXTENDED_LENGTHS = 0x7FE00010, 0x7FE00001, 0x7FE00002
 _JP2_STRIPPED = frozenset({b"xml ", b"uuid", b"uinf"})
 _JP2_SIGNATURE = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
-_JXL_SYNTAXES = frozenset(
+JXL_SYNTAXES = frozenset(
     {
         "1.2.840.10008.1.2.4.110",  # JPEG XL lossless
         "1.2.840.10008.1.2.4.111",  # JPEG XL JPEG recompression
@@ -102,7 +104,7 @@ _JXL_SIGNATURE = b"\x00\x00\x00\x0cJXL \r\n\x87\n"
 #: JPEG XL container boxes kept: signature, file type, level, codestream (whole or in
 #: parts), frame index. Every other box is metadata (or unknown, which decoders ignore).
 _JXL_KEPT = frozenset({b"JXL ", b"ftyp", b"jxll", b"jxlc", b"jxlp", b"jxli"})
-_FRAME_SYNTAXES = _JPEG_SYNTAXES | _J2K_SYNTAXES | _JXL_SYNTAXES
+_FRAME_SYNTAXES = _JPEG_SYNTAXES | _J2K_SYNTAXES | JXL_SYNTAXES
 _MPEG_SYNTAXES = frozenset(MPEGTransferSyntaxes)
 _MPEG2_SYNTAXES = frozenset({MPEG2MPML, MPEG2MPMLF, MPEG2MPHL, MPEG2MPHLF})
 _HEVC_SYNTAXES = frozenset({HEVCMP51, HEVCM10P51})
@@ -655,7 +657,7 @@ def strip_frame(frame: bytes, transfer_syntax: str) -> tuple[bytes, int]:
         return strip_jpeg(frame)
     if transfer_syntax in _J2K_SYNTAXES:
         return strip_j2k(frame)
-    if transfer_syntax in _JXL_SYNTAXES:
+    if transfer_syntax in JXL_SYNTAXES:
         return strip_jxl(frame)
     return frame, 0
 
@@ -667,9 +669,9 @@ def handles(transfer_syntax: str) -> bool:
 
 #: Byte patterns a codestream with something to strip must contain (false positives are
 #: possible in the compressed data; a miss is not): the JPEG markers removed, the J2K COM
-#: marker and the JP2 box types removed, the JPEG XL container signature. Video always
-#: matches: only the whole stream tells its container, and the containers the stripping
-#: refuses (transport, program streams) have no byte pattern of their own.
+#: marker and the JP2 box types removed, the JPEG XL container signature. Video has none
+#: (:func:`reads_whole_stream`): only the whole stream tells its container, and the
+#: containers the stripping refuses (transport, program streams) have no byte pattern.
 _HINTS: dict[str, re.Pattern[bytes]] = {
     # an APP0 other than a bare JFIF header (length 16) may carry a thumbnail; the lookahead
     # is cut short at the end of a chunk, where the pattern then matches: a false alarm only
@@ -677,10 +679,17 @@ _HINTS: dict[str, re.Pattern[bytes]] = {
         _JPEG_SYNTAXES, re.compile(rb"\xff[\xe1-\xed\xef\xfe]|\xff\xe0(?!\x00\x10JFIF\x00)")
     ),
     **dict.fromkeys(_J2K_SYNTAXES, re.compile(rb"\xff\x64|xml |uuid|uinf")),
-    **dict.fromkeys(_JXL_SYNTAXES, re.compile(rb"JXL ")),
-    **dict.fromkeys(_MPEG_SYNTAXES, re.compile(rb".", re.DOTALL)),
+    **dict.fromkeys(JXL_SYNTAXES, re.compile(rb"JXL ")),
 }
-HINT_OVERLAP = 3  # a pattern is at most 4 bytes long
+# A pattern's first 4 bytes fit in the overlap of two chunks; the APP0 lookahead may not,
+# and is then cut short by the chunk's end, where it matches: a false alarm, never a miss.
+HINT_OVERLAP = 3
+
+
+def reads_whole_stream(transfer_syntax: str) -> bool:
+    """Whether :func:`strip_codestream_metadata` must see every video stream of this syntax
+    (no byte pattern can tell a caller it may skip the stream)."""
+    return transfer_syntax in _MPEG_SYNTAXES
 
 
 def metadata_hint(transfer_syntax: str) -> re.Pattern[bytes] | None:
@@ -709,13 +718,13 @@ def strip_codestream_metadata(ds: Dataset) -> int:
     data = bytes(data)
     if data[:4] != b"\xfe\xff\x00\xe0":
         raise _bad("pixel data is not encapsulated")
+    extended = "ExtendedOffsetTable" in ds
+    if syntax in _MPEG_SYNTAXES:
+        return _strip_video_fragments(ds, data, syntax, extended)
     try:
         count = int(ds.get("NumberOfFrames", 1) or 1)
     except (TypeError, ValueError) as exc:
         raise _bad("NumberOfFrames") from exc
-    extended = "ExtendedOffsetTable" in ds
-    if syntax in _MPEG_SYNTAXES:
-        return _strip_video_fragments(ds, data, syntax, extended)
     try:
         frames = list(
             generate_frames(
