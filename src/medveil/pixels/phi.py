@@ -108,12 +108,15 @@ class PhiJudge:
         normal = normalize(text)
         if any(p.search(normal) for p in _PATTERNS) or _month_day(normal):
             return True
-        return self.has_term(normal)
+        return self._has_term(normal)
 
     def has_term(self, text: str) -> bool:
         """A term of the header in ``text``, compacted, truncated or misread by a
         letter or two; no generic pattern (date, ID shape) counts here."""
-        found = _WORD.findall(normalize(text))
+        return self._has_term(normalize(text))
+
+    def _has_term(self, normal: str) -> bool:
+        found = _WORD.findall(normal)
         compact = "".join(found)
         if any(term in compact for term in self._compact_terms):
             return True
